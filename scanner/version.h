@@ -1,0 +1,34 @@
+#ifndef PORTCULLIS_SCANNER_VERSION_H
+#define PORTCULLIS_SCANNER_VERSION_H
+
+/*
+ * Version ordering of each package ecosystem, for matching installed
+ * packages against advisory ranges. One implementation file per scheme
+ * (scanner/version_deb.c, version_apk.c, ...).
+ */
+enum version_scheme {
+	VERSION_DEB,     /* dpkg: Debian, Ubuntu */
+	VERSION_APK,     /* apk-tools: Alpine */
+	VERSION_RPM,     /* rpmvercmp with epoch: RHEL, Fedora, SUSE */
+	VERSION_SEMVER,  /* SemVer 2.0 as node-semver reads it: npm, crates.io */
+	VERSION_GO,      /* golang.org/x/mod/semver: Go modules */
+	VERSION_PEP440,  /* PEP 440: PyPI */
+	VERSION_MAVEN,   /* Maven ComparableVersion */
+};
+
+/* Parses "deb", "apk", "rpm", "semver", "go", "pep440" or "maven". */
+int version_scheme_parse(const char *name, enum version_scheme *scheme);
+const char *version_scheme_name(enum version_scheme scheme);
+
+/*
+ * Compares a and b under scheme and stores -1, 0 or 1 in *result.
+ * Returns PC_OK, or PC_ERR_INVALID when either string is not a valid
+ * version of that scheme (the result is then unset).
+ */
+int version_compare(enum version_scheme scheme, const char *a, const char *b,
+    int *result);
+
+/* Returns PC_OK when v is a valid version of scheme, else PC_ERR_INVALID. */
+int version_validate(enum version_scheme scheme, const char *v);
+
+#endif
