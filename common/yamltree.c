@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +25,19 @@ struct yaml_loader {
 static int load_node(struct yaml_loader *ld, yaml_event_t *ev,
     const char *pointer, int depth, json_t **out);
 
+static int loader_error(struct yaml_loader *ld, int err, size_t line,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 static int
 loader_error(struct yaml_loader *ld, int err, size_t line, const char *fmt,
-    const char *detail)
+    ...)
 {
 	char reason[256];
+	va_list ap;
 
-	snprintf(reason, sizeof(reason), fmt, detail ? detail : "");
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
 	snprintf(ld->errbuf, ld->errlen, "%s:%zu: %s", ld->name, line, reason);
 	return err;
 }
@@ -141,7 +148,7 @@ load_mapping(struct yaml_loader *ld, const char *pointer, int depth,
 		if (key_ev.type != YAML_SCALAR_EVENT) {
 			err = loader_error(ld, PC_ERR_INVALID,
 			    key_ev.start_mark.line + 1,
-			    "mapping keys must be plain strings%s", NULL);
+			    "mapping keys must be plain strings");
 			yaml_event_delete(&key_ev);
 			break;
 		}
@@ -237,19 +244,19 @@ load_node(struct yaml_loader *ld, yaml_event_t *ev, const char *pointer,
 
 	if (depth > YAMLTREE_MAX_DEPTH)
 		return loader_error(ld, PC_ERR_LIMIT, line,
-		    "nesting deeper than the limit of 64 levels%s", NULL);
+		    "nesting deeper than the limit of 64 levels");
 	if (++ld->nodes > YAMLTREE_MAX_NODES)
 		return loader_error(ld, PC_ERR_LIMIT, line,
-		    "more nodes than the limit of 200000%s", NULL);
+		    "more nodes than the limit of 200000");
 
 	switch (ev->type) {
 	case YAML_ALIAS_EVENT:
 		return loader_error(ld, PC_ERR_UNSUPPORTED, line,
-		    "YAML aliases are not supported%s", NULL);
+		    "YAML aliases are not supported");
 	case YAML_SCALAR_EVENT:
 		if (ev->data.scalar.anchor != NULL)
 			return loader_error(ld, PC_ERR_UNSUPPORTED, line,
-			    "YAML anchors are not supported%s", NULL);
+			    "YAML anchors are not supported");
 		err = check_tag(ld, ev->data.scalar.tag, line);
 		if (err != PC_OK)
 			return err;
@@ -260,12 +267,12 @@ load_node(struct yaml_loader *ld, yaml_event_t *ev, const char *pointer,
 			    ev->data.scalar.length);
 		if (*out == NULL)
 			return loader_error(ld, PC_ERR_INVALID, line,
-			    "scalar is not valid UTF-8%s", NULL);
+			    "scalar is not valid UTF-8");
 		return PC_OK;
 	case YAML_MAPPING_START_EVENT:
 		if (ev->data.mapping_start.anchor != NULL)
 			return loader_error(ld, PC_ERR_UNSUPPORTED, line,
-			    "YAML anchors are not supported%s", NULL);
+			    "YAML anchors are not supported");
 		*out = json_object();
 		if (*out == NULL)
 			return PC_ERR_NOMEM;
@@ -274,7 +281,7 @@ load_node(struct yaml_loader *ld, yaml_event_t *ev, const char *pointer,
 	case YAML_SEQUENCE_START_EVENT:
 		if (ev->data.sequence_start.anchor != NULL)
 			return loader_error(ld, PC_ERR_UNSUPPORTED, line,
-			    "YAML anchors are not supported%s", NULL);
+			    "YAML anchors are not supported");
 		*out = json_array();
 		if (*out == NULL)
 			return PC_ERR_NOMEM;
@@ -282,7 +289,7 @@ load_node(struct yaml_loader *ld, yaml_event_t *ev, const char *pointer,
 		break;
 	default:
 		return loader_error(ld, PC_ERR_INVALID, line,
-		    "unexpected YAML event%s", NULL);
+		    "unexpected YAML event");
 	}
 	if (err != PC_OK) {
 		json_decref(*out);
@@ -344,7 +351,7 @@ load_document(struct yaml_loader *ld)
 	}
 	if (ev.type != YAML_STREAM_END_EVENT) {
 		err = loader_error(ld, PC_ERR_UNSUPPORTED, ev.start_mark.line + 1,
-		    "more than one YAML document in one file%s", NULL);
+		    "more than one YAML document in one file");
 	}
 	yaml_event_delete(&ev);
 	return err;
@@ -368,7 +375,7 @@ yamltree_load_string(const char *name, const char *text, size_t len,
 
 	if (len > YAMLTREE_MAX_FILE_BYTES)
 		return loader_error(&ld, PC_ERR_LIMIT, 0,
-		    "file larger than the limit of 4 MiB%s", NULL);
+		    "file larger than the limit of 4 MiB");
 
 	tree->path = pc_strdup(name);
 	tree->lines = json_object();

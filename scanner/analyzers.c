@@ -1,0 +1,11 @@
+#include "scanner/analyzer.h"
+
+#include <stddef.h>
+
+/*
+ * The analyzers that the tar walker runs, in order. Each analyzer_*.c file
+ * defines one `const struct analyzer analyzer_<name>` and adds it here.
+ */
+const struct analyzer *const scanner_analyzers[] = {
+	NULL,
+};
