@@ -15,6 +15,7 @@ static const struct command commands[] = {
 	{"serve", cmd_serve,
 	    "serve -c FILE | --listen ADDR --upstream [NAME=]URL ..."},
 	{"config", cmd_config, "config check -c FILE"},
+	{"vercmp", cmd_vercmp, "vercmp SCHEME A B   (SCHEME: deb apk rpm semver go pep440 maven)"},
 };
 
 static void

@@ -16,6 +16,13 @@ enum version_scheme {
 	VERSION_MAVEN,   /* Maven ComparableVersion */
 };
 
+/*
+ * Maximum length of a version string in bytes, without the NUL. Longer
+ * strings are invalid in every scheme, which bounds the time and stack of
+ * each comparison. node-semver applies the same 256-byte cap.
+ */
+#define VERSION_MAX_LEN 256
+
 /* Parses "deb", "apk", "rpm", "semver", "go", "pep440" or "maven". */
 int version_scheme_parse(const char *name, enum version_scheme *scheme);
 const char *version_scheme_name(enum version_scheme scheme);
@@ -24,6 +31,10 @@ const char *version_scheme_name(enum version_scheme scheme);
  * Compares a and b under scheme and stores -1, 0 or 1 in *result.
  * Returns PC_OK, or PC_ERR_INVALID when either string is not a valid
  * version of that scheme (the result is then unset).
+ *
+ * The exception is apk: like apk-tools, it orders strings that
+ * version_validate() rejects instead of failing (see version_apk.c), and
+ * returns PC_ERR_INVALID only for NULL, empty or over-long strings.
  */
 int version_compare(enum version_scheme scheme, const char *a, const char *b,
     int *result);
