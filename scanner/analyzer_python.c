@@ -21,7 +21,7 @@
  *   EGG-INFO/PKG-INFO                     unpacked .egg directories
  *
  * All of them are RFC 822 style header blocks. Only the header section is
- * read: it ends at the first empty line, and reason follows is the long
+ * read: it ends at the first empty line, and what follows is the long
  * description. Line ends are "\r\n", "\n" or a bare "\r", as Python's
  * email.feedparser splits them. A line that starts with a space or a tab
  * continues the previous header. A line that is neither a header nor a

@@ -13,6 +13,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "scanner/analyzers.h"
+#include "tests/unit/lang_fixture.h"
 
 #define FIXTURES "tests/data/fixtures/python/"
 
@@ -20,25 +21,9 @@ static unsigned char *
 read_fixture(const char *name, size_t *len)
 {
 	char path[512];
-	FILE *fp;
-	unsigned char *data;
-	long size;
 
 	snprintf(path, sizeof(path), "%s%s", FIXTURES, name);
-	fp = fopen(path, "rb");
-	if (fp == NULL)
-		fail_msg("cannot open %s: run the test from the repository root",
-		    path);
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	size = ftell(fp);
-	assert_true(size >= 0);
-	assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
-	data = malloc((size_t)size + 1);
-	assert_non_null(data);
-	assert_int_equal(fread(data, 1, (size_t)size, fp), (size_t)size);
-	fclose(fp);
-	*len = (size_t)size;
-	return data;
+	return lang_fixture_read(path, len);
 }
 
 static struct scan_file
@@ -59,29 +44,25 @@ analyze_text(struct layer_result *res, const char *path,
 {
 	struct scan_file f = regular_file(path);
 	size_t max = 0;
-	json_t *entry;
 
 	assert_int_equal(analyzer_python.wants(&f, &max), ANALYZER_CONTENT);
 	assert_true(max > 0);
 	assert_int_equal(layer_result_init(res, NULL), PC_OK);
 	assert_int_equal(analyzer_python.analyze(&f, data,
 	    len < max ? len : max, len > max, res), PC_OK);
-	entry = json_object_get(json_object_get(res->root, "files"), path);
-	return json_array_get(json_object_get(json_object_get(entry, "python"),
-	    "packages"), 0);
+	return json_array_get(lang_packages(res, path, "python"), 0);
 }
 
 static size_t
 error_count(const struct layer_result *res)
 {
-	return json_array_size(json_object_get(res->root, "errors"));
+	return lang_error_count(res);
 }
 
 static const char *
 error_message(const struct layer_result *res)
 {
-	return json_string_value(json_object_get(json_array_get(
-	    json_object_get(res->root, "errors"), 0), "message"));
+	return lang_error_message(res, 0);
 }
 
 static void
