@@ -9,7 +9,7 @@
  * these before it touches a cache or the upstream.
  */
 
-/* Maximum length of a repository name, counting every path component and slash. */
+/* Maximum length of a repository name, all components and slashes. */
 #define REPO_NAME_MAX_LEN 255
 
 /* Maximum length of a tag. */

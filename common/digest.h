@@ -16,7 +16,7 @@
  * is invalid. The functions keep no state and are safe from any thread.
  */
 
-/* Maximum length of a valid digest string, "sha512:" plus 128 hex, without the NUL. */
+/* Maximum length of a valid digest: "sha512:" and 128 hex, without the NUL. */
 #define DIGEST_MAX_LEN 135
 
 /* Buffer size for a "sha256:<64 hex>" string including its NUL. */
@@ -42,7 +42,10 @@ bool digest_is_valid(const char *s);
 /* Returns true for a valid sha256 digest, the only kind the stores accept. */
 bool digest_is_sha256(const char *s);
 
-/* Writes "sha256:<hex of SHA-256(data)>" and its NUL into out. */
+/*
+ * Writes "sha256:<hex of SHA-256(data)>" and its NUL into out. When OpenSSL
+ * fails (out of memory), out is the empty string, which equals no digest.
+ */
 void sha256_hex(const void *data, size_t len, char out[DIGEST_SHA256_BUFSIZE]);
 
 /*
@@ -55,13 +58,17 @@ struct sha256_stream;
 /* Returns PC_OK or PC_ERR_NOMEM. */
 int sha256_stream_new(struct sha256_stream **out);
 
-/* Returns PC_OK, or PC_ERR_INVALID if the stream was already finished. */
+/*
+ * Returns PC_OK, PC_ERR_INVALID if the stream was already finished, or
+ * PC_ERR_NOMEM if OpenSSL fails.
+ */
 int sha256_stream_update(struct sha256_stream *s, const void *data,
     size_t len);
 
 /*
  * Finishes the stream and writes "sha256:<hex>" into out. Later updates
- * fail. Returns PC_OK, or PC_ERR_INVALID if the stream was already finished.
+ * fail. Returns PC_OK, PC_ERR_INVALID if the stream was already finished,
+ * or PC_ERR_NOMEM if OpenSSL fails.
  */
 int sha256_stream_final(struct sha256_stream *s,
     char out[DIGEST_SHA256_BUFSIZE]);
