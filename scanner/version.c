@@ -13,8 +13,8 @@ struct scheme_ops {
 /* Indexed by enum version_scheme. */
 static const struct scheme_ops schemes[] = {
 	[VERSION_DEB] = {"deb", version_deb_compare, version_deb_validate},
-	[VERSION_APK] = {"apk", NULL, NULL},
-	[VERSION_RPM] = {"rpm", NULL, NULL},
+	[VERSION_APK] = {"apk", version_apk_compare, version_apk_validate},
+	[VERSION_RPM] = {"rpm", version_rpm_compare, version_rpm_validate},
 	[VERSION_SEMVER] = {"semver", version_semver_compare,
 	    version_semver_validate},
 	[VERSION_GO] = {"go", version_go_compare, version_go_validate},

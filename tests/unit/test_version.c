@@ -192,6 +192,30 @@ test_go_invalid(void **state)
 }
 
 static void
+test_apk_table(void **state)
+{
+	check_table(VERSION_APK);
+}
+
+static void
+test_apk_invalid(void **state)
+{
+	check_invalid(VERSION_APK, "1.0-r0");
+}
+
+static void
+test_rpm_table(void **state)
+{
+	check_table(VERSION_RPM);
+}
+
+static void
+test_rpm_invalid(void **state)
+{
+	check_invalid(VERSION_RPM, "1.0-1.el9");
+}
+
+static void
 test_scheme_names(void **state)
 {
 	for (size_t i = 0; i < SCHEME_COUNT; i++) {
@@ -317,6 +341,10 @@ main(void)
 		cmocka_unit_test(test_semver_invalid),
 		cmocka_unit_test(test_go_table),
 		cmocka_unit_test(test_go_invalid),
+		cmocka_unit_test(test_apk_table),
+		cmocka_unit_test(test_apk_invalid),
+		cmocka_unit_test(test_rpm_table),
+		cmocka_unit_test(test_rpm_invalid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
