@@ -1,4 +1,4 @@
-#include "scanner/analyzer.h"
+#include "scanner/analyzers.h"
 
 #include <stddef.h>
 
@@ -7,5 +7,13 @@
  * defines one `const struct analyzer analyzer_<name>` and adds it here.
  */
 const struct analyzer *const scanner_analyzers[] = {
+	&analyzer_os,
+	&analyzer_dpkg,
+	&analyzer_apk,
+	&analyzer_rpm,
+	&analyzer_files,
+	&analyzer_secrets,
+	&analyzer_python,
+	&analyzer_npm,
 	NULL,
 };
