@@ -46,7 +46,8 @@ struct blob_writer;
  * or that sits in the wrong prefix folder, is logged and ignored. Contents
  * are not re-hashed at open. When the existing blobs exceed max_bytes, the
  * least recently used ones are evicted at once. max_bytes 0 means no limit.
- * Returns PC_OK, PC_ERR_AGAIN, PC_ERR_IO or PC_ERR_NOMEM.
+ * Returns PC_OK, PC_ERR_AGAIN, PC_ERR_IO, PC_ERR_NOMEM, or PC_ERR_LIMIT
+ * when dir is too long for the paths below it.
  */
 int blobstore_open(const char *dir, uint64_t max_bytes, struct blobstore **out);
 
@@ -113,9 +114,11 @@ int blobstore_writer_new(struct blobstore *bs, const char *digest,
  * success and PC_ERR_LIMIT when the total would pass the expected size.
  * Returns PC_ERR_NOSPACE when the disk, a quota or the file size limit is
  * full (ENOSPC, EDQUOT, EFBIG), or when a writer of unknown size finds no
- * room under the byte limit. Any other failure is PC_ERR_IO. After any error the writer is dead:
- * later writes return the same error and the caller must abort it. A
- * partial write may have reached the file; blob_writer_size() counts it.
+ * room under the byte limit. Any other failure is PC_ERR_IO. After any
+ * error the writer is dead: later writes return the same error, and the
+ * caller must abort it (or commit, which fails with that error). Part of
+ * the failed write may have reached the file, and blob_writer_size()
+ * counts it.
  */
 int blob_writer_write(struct blob_writer *w, const void *data, size_t len);
 
@@ -146,7 +149,10 @@ const char *blob_writer_digest(const struct blob_writer *w);
  */
 int blob_writer_commit(struct blob_writer *w, struct blob_ref **ref_out);
 
-/* Deletes the file being written, frees its reservation and w. NULL is a no-op. */
+/*
+ * Deletes the file being written, frees its reservation and w. NULL is a
+ * no-op.
+ */
 void blob_writer_abort(struct blob_writer *w);
 
 struct blobstore_stats {
@@ -159,7 +165,7 @@ struct blobstore_stats {
 	uint64_t evictions;   /* blobs evicted to make room */
 	uint64_t commits;     /* successful commits, including already present */
 	uint64_t mismatches;  /* commits that failed the digest check */
-	uint64_t aborts;      /* writers aborted or failing commit for another reason */
+	uint64_t aborts;      /* writers aborted, or failing commit otherwise */
 };
 
 /* Fills st with counters since open. */
