@@ -1,6 +1,6 @@
 #include "scanner/analyzers.h"
+#include "scanner/analyzer_error.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -67,24 +67,6 @@ struct npm_lock {
 	json_t *packages;   /* the same objects in file order */
 	bool full;          /* NPM_LOCK_MAX_PACKAGES was reached */
 };
-
-static int npm_error(struct layer_result *res, const char *path,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Records a scan_error that names the file; the scan goes on. */
-static int
-npm_error(struct layer_result *res, const char *path, const char *fmt, ...)
-{
-	char reason[512];
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	snprintf(msg, sizeof(msg), "npm: %s: %s", path, reason);
-	return layer_result_add_error(res, "scan_error", msg);
-}
 
 /* Returns the start of path component i counted from the end (0 = last). */
 static bool
@@ -241,25 +223,26 @@ npm_load(const struct scan_file *f, const unsigned char *data, size_t len,
 	json_t *root;
 
 	if (truncated) {
-		*err = npm_error(res, f->path, "file is larger than the %zu "
-		    "byte read cap, not parsed", len);
+		*err = analyzer_error(res, "npm", f->path, "file is larger "
+		    "than the %zu byte read cap, not parsed", len);
 		return NULL;
 	}
 	if (json_text_depth(data, len, NPM_JSON_MAX_DEPTH) >
 	    NPM_JSON_MAX_DEPTH) {
-		*err = npm_error(res, f->path, "JSON nesting deeper than %d "
-		    "levels, not parsed", NPM_JSON_MAX_DEPTH);
+		*err = analyzer_error(res, "npm", f->path, "JSON nesting "
+		    "deeper than %d levels, not parsed", NPM_JSON_MAX_DEPTH);
 		return NULL;
 	}
 	root = json_loadb((const char *)data, len, 0, &jerr);
 	if (root == NULL) {
-		*err = npm_error(res, f->path, "invalid JSON at line %d "
-		    "column %d: %s", jerr.line, jerr.column, jerr.text);
+		*err = analyzer_error(res, "npm", f->path, "invalid JSON at "
+		    "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
 		json_decref(root);
-		*err = npm_error(res, f->path, "JSON root is not an object");
+		*err = analyzer_error(res, "npm", f->path,
+		    "JSON root is not an object");
 		return NULL;
 	}
 	*err = PC_OK;
@@ -293,7 +276,7 @@ npm_analyze_manifest(const struct scan_file *f, json_t *root,
 
 	if (!npm_root_name(f->path, dir_name, sizeof(dir_name)))
 		return PC_OK;
-	/* A root without a version is a placeholder, not an installed package. */
+	/* A root without a version is a placeholder, not a package. */
 	if (version == NULL || version[0] == '\0')
 		return PC_OK;
 	if (name == NULL || !npm_name_valid(name))
@@ -401,7 +384,8 @@ lock_add_v1(struct npm_lock *lock, const char *name, const char *version,
 	size_t n;
 
 	if (strncmp(version, "npm:", 4) != 0) {
-		if (strchr(version, ':') != NULL || strchr(version, '/') != NULL)
+		if (strchr(version, ':') != NULL ||
+		    strchr(version, '/') != NULL)
 			return PC_OK;
 		return lock_add(lock, name, version, dev);
 	}
@@ -471,16 +455,18 @@ npm_analyze_lockfile(const struct scan_file *f, json_t *root,
 	} else if (json_is_object(deps)) {
 		err = lock_walk_dependencies(&lock, deps);
 	} else {
-		err = npm_error(res, f->path, "neither \"packages\" nor "
-		    "\"dependencies\" is an object, no packages read");
+		err = analyzer_error(res, "npm", f->path, "neither "
+		    "\"packages\" nor \"dependencies\" is an object, no "
+		    "packages read");
 		goto out;
 	}
 	if (err != PC_OK)
 		goto out;
 
 	if (lock.full) {
-		err = npm_error(res, f->path, "more than %d packages, the "
-		    "rest is not reported", NPM_LOCK_MAX_PACKAGES);
+		err = analyzer_error(res, "npm", f->path, "more than %d "
+		    "packages, the rest is not reported",
+		    NPM_LOCK_MAX_PACKAGES);
 		if (err != PC_OK)
 			goto out;
 	}

@@ -1,6 +1,6 @@
 #include "scanner/analyzers.h"
+#include "scanner/analyzer_error.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -227,24 +227,6 @@ python_normalize_name(const char *raw)
 	return out;
 }
 
-static int python_error(struct layer_result *res, const char *path,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Records a scan_error that names the file; the scan goes on. */
-static int
-python_error(struct layer_result *res, const char *path, const char *fmt, ...)
-{
-	char reason[256];
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	snprintf(msg, sizeof(msg), "python: %s: %s", path, reason);
-	return layer_result_add_error(res, "scan_error", msg);
-}
-
 /* Name and Version are ASCII in every installable distribution. */
 static bool
 is_printable_ascii(const char *s, size_t len)
@@ -290,9 +272,10 @@ python_analyze(const struct scan_file *f, const unsigned char *data,
 
 	err = headers_parse(&h, data, len);
 	if (err == PC_ERR_LIMIT) {
-		err = python_error(res, f->path, "metadata has more than %d "
-		    "header fields or a Name or Version longer than %d bytes, "
-		    "file skipped", PYTHON_MAX_HEADERS, PYTHON_FIELD_MAX_BYTES);
+		err = analyzer_error(res, "python", f->path, "metadata has "
+		    "more than %d header fields or a Name or Version longer "
+		    "than %d bytes, file skipped", PYTHON_MAX_HEADERS,
+		    PYTHON_FIELD_MAX_BYTES);
 		goto out;
 	}
 	if (err != PC_OK)
@@ -306,13 +289,14 @@ python_analyze(const struct scan_file *f, const unsigned char *data,
 		if (truncated && !h.ended)
 			reason = "metadata headers exceed the read cap, "
 			    "file skipped";
-		err = python_error(res, f->path, "%s", reason);
+		err = analyzer_error(res, "python", f->path, "%s", reason);
 		goto out;
 	}
 	if (!is_printable_ascii(h.name.data, h.name.len) ||
 	    !is_printable_ascii(h.version.data, h.version.len)) {
-		err = python_error(res, f->path, "Name or Version holds bytes "
-		    "other than printable ASCII, file skipped");
+		err = analyzer_error(res, "python", f->path, "Name or "
+		    "Version contains bytes other than printable ASCII, file "
+		    "skipped");
 		goto out;
 	}
 	err = python_store(f, h.name.data, h.version.data, res);

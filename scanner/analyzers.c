@@ -15,5 +15,6 @@ const struct analyzer *const scanner_analyzers[] = {
 	&analyzer_secrets,
 	&analyzer_python,
 	&analyzer_npm,
+	&analyzer_go,
 	NULL,
 };
