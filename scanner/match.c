@@ -1,0 +1,968 @@
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "scanner/match.h"
+#include "scanner/osv.h"
+#include "scanner/vulndb.h"
+
+struct ecosystem_scheme {
+	const char *name;
+	enum version_scheme scheme;
+};
+
+static const struct ecosystem_scheme ecosystem_schemes[] = {
+	{"Debian", VERSION_DEB},
+	{"Ubuntu", VERSION_DEB},
+	{"Alpine", VERSION_APK},
+	{"Red Hat", VERSION_RPM},
+	{"Rocky Linux", VERSION_RPM},
+	{"AlmaLinux", VERSION_RPM},
+	{"Fedora", VERSION_RPM},
+	{"SUSE", VERSION_RPM},
+	{"openSUSE", VERSION_RPM},
+	{"npm", VERSION_SEMVER},
+	{"crates.io", VERSION_SEMVER},
+	{"Go", VERSION_GO},
+	{"PyPI", VERSION_PEP440},
+	{"Maven", VERSION_MAVEN},
+};
+
+int
+match_scheme(const char *ecosystem, enum version_scheme *scheme)
+{
+	size_t len = strcspn(ecosystem, ":");
+
+	for (size_t i = 0;
+	    i < sizeof(ecosystem_schemes) / sizeof(ecosystem_schemes[0]); i++) {
+		if (strlen(ecosystem_schemes[i].name) == len &&
+		    strncmp(ecosystem, ecosystem_schemes[i].name, len) == 0) {
+			*scheme = ecosystem_schemes[i].scheme;
+			return PC_OK;
+		}
+	}
+	return PC_ERR_UNSUPPORTED;
+}
+
+/* True for "1" or "1.2" (optionally with a leading "v"). */
+static bool
+is_short_semver(const char *v)
+{
+	int dots = 0;
+
+	if (*v == 'v')
+		v++;
+	if (!isdigit((unsigned char)*v))
+		return false;
+	for (; *v != '\0'; v++) {
+		if (*v == '.') {
+			if (++dots > 1 || !isdigit((unsigned char)v[1]))
+				return false;
+		} else if (!isdigit((unsigned char)*v)) {
+			return false;
+		}
+	}
+	return dots < 2;
+}
+
+/*
+ * Rewrites v into out (VERSION_MAX_LEN + 8 bytes) where the scheme needs it:
+ * Go versions get their mandatory "v", short SemVer versions their missing
+ * ".0" parts. Returns the string to compare.
+ */
+static const char *
+normalize_version(enum version_scheme scheme, const char *v, char *out,
+    size_t outlen)
+{
+	if (scheme == VERSION_GO && v[0] != 'v') {
+		snprintf(out, outlen, "v%s", v);
+		return out;
+	}
+	if (scheme == VERSION_SEMVER && is_short_semver(v)) {
+		snprintf(out, outlen, "%s%s", v,
+		    strchr(v, '.') != NULL ? ".0" : ".0.0");
+		return out;
+	}
+	return v;
+}
+
+#define NORM_LEN (VERSION_MAX_LEN + 8)
+
+static int
+compare_versions(enum version_scheme scheme, const char *a, const char *b,
+    int *result)
+{
+	char abuf[NORM_LEN], bbuf[NORM_LEN];
+
+	a = normalize_version(scheme, a, abuf, sizeof(abuf));
+	b = normalize_version(scheme, b, bbuf, sizeof(bbuf));
+	return version_compare(scheme, a, b, result);
+}
+
+static int
+validate_version(enum version_scheme scheme, const char *v)
+{
+	char buf[NORM_LEN];
+
+	return version_validate(scheme, normalize_version(scheme, v, buf,
+	    sizeof(buf)));
+}
+
+enum event_kind {
+	EVENT_INTRODUCED,
+	EVENT_FIXED,
+	EVENT_LAST_AFFECTED,
+	EVENT_LIMIT,
+};
+
+struct event {
+	enum event_kind kind;
+	const char *version;
+	bool zero; /* introduced "0": before every version */
+};
+
+static bool
+event_read(const json_t *obj, struct event *ev)
+{
+	static const char *const names[] = {
+		"introduced", "fixed", "last_affected", "limit",
+	};
+
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		json_t *v = json_object_get(obj, names[k]);
+
+		if (json_is_string(v)) {
+			ev->kind = (enum event_kind)k;
+			ev->version = json_string_value(v);
+			ev->zero = ev->kind == EVENT_INTRODUCED &&
+			    strcmp(ev->version, "0") == 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Stable insertion sort by version; "0" sorts first. */
+static int
+events_sort(enum version_scheme scheme, struct event *evs, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct event cur = evs[i];
+		size_t j = i;
+
+		while (j > 0) {
+			int cmp;
+
+			if (cur.zero)
+				cmp = evs[j - 1].zero ? 0 : -1;
+			else if (evs[j - 1].zero)
+				cmp = 1;
+			else if (compare_versions(scheme, cur.version,
+			    evs[j - 1].version, &cmp) != PC_OK)
+				return PC_ERR_INVALID;
+			if (cmp >= 0)
+				break;
+			evs[j] = evs[j - 1];
+			j--;
+		}
+		evs[j] = cur;
+	}
+	return PC_OK;
+}
+
+/* Loads and validates the events of a range; NULL *bad when all parse. */
+static size_t
+events_load(const json_t *events, enum version_scheme scheme,
+    struct event *evs, const char **bad)
+{
+	size_t n = 0, i;
+	json_t *obj;
+
+	*bad = NULL;
+	json_array_foreach(events, i, obj) {
+		struct event ev;
+
+		if (n >= OSV_MAX_EVENTS || !event_read(obj, &ev))
+			continue;
+		if (!ev.zero && !(ev.kind == EVENT_LIMIT &&
+		    strcmp(ev.version, "*") == 0) &&
+		    validate_version(scheme, ev.version) != PC_OK) {
+			*bad = ev.version;
+			return 0;
+		}
+		evs[n++] = ev;
+	}
+	return n;
+}
+
+/*
+ * Walks the sorted events of one range for version v. Stores whether v is
+ * inside and, if so, the lowest fixed event above v.
+ */
+static void
+range_walk(enum version_scheme scheme, const struct event *evs, size_t n,
+    const char *v, bool *inside, const char **fixed)
+{
+	bool affected = false, limited = false, below_limit = false;
+	int cmp;
+
+	*fixed = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct event *ev = &evs[i];
+
+		if (ev->kind == EVENT_LIMIT) {
+			limited = true;
+			if (strcmp(ev->version, "*") == 0 ||
+			    (compare_versions(scheme, v, ev->version, &cmp) == PC_OK &&
+			    cmp < 0))
+				below_limit = true;
+			continue;
+		}
+		if (ev->zero) {
+			affected = true;
+			continue;
+		}
+		if (compare_versions(scheme, v, ev->version, &cmp) != PC_OK)
+			continue;
+		if (ev->kind == EVENT_INTRODUCED && cmp >= 0)
+			affected = true;
+		else if (ev->kind == EVENT_FIXED && cmp >= 0)
+			affected = false;
+		else if (ev->kind == EVENT_LAST_AFFECTED && cmp > 0)
+			affected = false;
+	}
+	*inside = affected && (!limited || below_limit);
+	if (!*inside)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (evs[i].kind == EVENT_FIXED &&
+		    compare_versions(scheme, evs[i].version, v, &cmp) == PC_OK &&
+		    cmp > 0) {
+			*fixed = evs[i].version;
+			return;
+		}
+	}
+}
+
+/* Evaluates one range; the range type may switch the scheme to semver. */
+static int
+range_check(const json_t *range, enum version_scheme scheme, const char *v,
+    struct match_check *check)
+{
+	const json_t *events = json_object_get(range, "events");
+	const char *type = json_string_value(json_object_get(range, "type"));
+	struct event *evs;
+	const char *bad, *fixed;
+	bool inside;
+	size_t n;
+	int cmp;
+
+	if (type != NULL && strcmp(type, "SEMVER") == 0 && scheme != VERSION_GO)
+		scheme = VERSION_SEMVER;
+	if (validate_version(scheme, v) != PC_OK)
+		return PC_ERR_INVALID;
+	evs = pc_calloc(json_array_size(events) + 1, sizeof(*evs));
+	if (evs == NULL)
+		return PC_ERR_NOMEM;
+	n = events_load(events, scheme, evs, &bad);
+	if (bad != NULL || events_sort(scheme, evs, n) != PC_OK) {
+		if (check->bad_event == NULL)
+			check->bad_event = bad != NULL ? bad : "(unsortable events)";
+		pc_free(evs);
+		return PC_OK;
+	}
+	range_walk(scheme, evs, n, v, &inside, &fixed);
+	pc_free(evs);
+	if (!inside)
+		return PC_OK;
+	check->affected = true;
+	if (fixed != NULL && (check->fixed == NULL ||
+	    (compare_versions(scheme, fixed, check->fixed, &cmp) == PC_OK &&
+	    cmp < 0)))
+		check->fixed = fixed;
+	return PC_OK;
+}
+
+/* True when v is in the versions list, by string or as an equal version. */
+static bool
+versions_contain(const json_t *versions, enum version_scheme scheme,
+    const char *v)
+{
+	json_t *item;
+	size_t i;
+	int cmp;
+
+	json_array_foreach(versions, i, item) {
+		const char *s = json_string_value(item);
+
+		if (s == NULL)
+			continue;
+		if (strcmp(s, v) == 0 ||
+		    (compare_versions(scheme, s, v, &cmp) == PC_OK && cmp == 0))
+			return true;
+	}
+	return false;
+}
+
+int
+match_affected(const json_t *affected, enum version_scheme scheme,
+    const char *version, struct match_check *check)
+{
+	const json_t *ranges = json_object_get(affected, "ranges");
+	const json_t *range;
+	size_t i;
+	int err;
+
+	memset(check, 0, sizeof(*check));
+	err = validate_version(scheme, version);
+	if (err != PC_OK)
+		return err == PC_ERR_UNSUPPORTED ? err : PC_ERR_INVALID;
+	json_array_foreach(ranges, i, range) {
+		err = range_check(range, scheme, version, check);
+		if (err == PC_ERR_NOMEM)
+			return err;
+		/* A SEMVER range under a non-semver scheme can reject version. */
+		if (err == PC_ERR_INVALID && check->bad_event == NULL)
+			check->bad_event = version;
+	}
+	if (!check->affected &&
+	    versions_contain(json_object_get(affected, "versions"), scheme,
+	    version))
+		check->affected = true;
+	return PC_OK;
+}
+
+/* State of one match_packages call. */
+struct matcher {
+	struct vulndb *db;
+	json_t *findings;
+	json_t *errors;
+	size_t dropped_errors;
+	char os_ecosystem[OSV_MAX_ID_BYTES + 1];
+};
+
+/* One matched advisory of the current package. */
+struct hit {
+	const json_t *entry;     /* the vulndb ENTRY */
+	const json_t *severity;  /* object with the severity fields to use */
+	const char *fixed;       /* NULL when the advisory has no fix */
+	size_t group;            /* union-find parent, an index into hits */
+};
+
+/* The current package, with the name and version it is looked up by. */
+struct package {
+	const json_t *obj;
+	const char *type;
+	const char *name;
+	const char *version;
+	const char *ecosystem;
+	const char *lookup_name;
+	const char *lookup_version;
+	enum version_scheme scheme;
+	char version_buf[NORM_LEN];
+	struct hit *hits;
+	size_t nhits;
+	size_t cap;
+};
+
+static void
+add_error(struct matcher *m, const json_t *pkg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+add_error(struct matcher *m, const json_t *pkg, const char *fmt, ...)
+{
+	char message[512];
+	json_t *err, *layer = json_object_get(pkg, "layer");
+	va_list ap;
+
+	if (json_array_size(m->errors) >= MATCH_MAX_ERRORS) {
+		m->dropped_errors++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	err = json_pack("{ssss}", "kind", "match_error", "message", message);
+	if (err != NULL && json_is_string(layer))
+		json_object_set(err, "layer", layer);
+	/* Errors are best effort: out of memory here only loses the note. */
+	json_array_append_new(m->errors, err);
+}
+
+/*
+ * Derives the OSV ecosystem of the image OS: its "ecosystem" when set,
+ * else "Debian:MAJOR", "Alpine:vMAJOR.MINOR" or "Ubuntu:VERSION" from
+ * family and version. Leaves out empty when the OS is unknown.
+ */
+static void
+os_ecosystem(const json_t *os, char *out, size_t outlen)
+{
+	const char *eco = json_string_value(json_object_get(os, "ecosystem"));
+	const char *family = json_string_value(json_object_get(os, "family"));
+	const char *version = json_string_value(json_object_get(os, "version"));
+	int major_len, minor_len;
+
+	out[0] = '\0';
+	if (eco != NULL && eco[0] != '\0') {
+		snprintf(out, outlen, "%s", eco);
+		return;
+	}
+	if (family == NULL || version == NULL)
+		return;
+	major_len = (int)strcspn(version, ".");
+	minor_len = version[major_len] == '.' ?
+	    major_len + 1 + (int)strcspn(version + major_len + 1, ".") : major_len;
+	if (strcmp(family, "debian") == 0)
+		snprintf(out, outlen, "Debian:%.*s", major_len, version);
+	else if (strcmp(family, "alpine") == 0)
+		snprintf(out, outlen, "Alpine:v%.*s", minor_len, version);
+	else if (strcmp(family, "ubuntu") == 0)
+		snprintf(out, outlen, "Ubuntu:%s", version);
+}
+
+/*
+ * Reads a Go toolchain version ("go1.22.3", "go1.22", "go1.22rc1") as the
+ * SemVer the Go vulnerability database uses ("1.22.3", "1.22.0",
+ * "1.22.0-rc.1"). Other strings are copied unchanged.
+ */
+static const char *
+go_toolchain_version(const char *v, char *out, size_t outlen)
+{
+	const char *p, *pre;
+	int dots = 0;
+	size_t core_len;
+
+	if (strncmp(v, "go", 2) != 0 || !isdigit((unsigned char)v[2]))
+		return v;
+	p = v + 2;
+	core_len = strspn(p, "0123456789.");
+	for (size_t i = 0; i < core_len; i++)
+		dots += p[i] == '.';
+	pre = p + core_len;
+	snprintf(out, outlen, "%.*s%s", (int)core_len, p, dots < 2 ? ".0" : "");
+	if (strncmp(pre, "rc", 2) == 0 || strncmp(pre, "beta", 4) == 0) {
+		size_t used = strlen(out);
+		size_t word = pre[0] == 'r' ? 2 : 4;
+
+		snprintf(out + used, outlen - used, "-%.*s.%s", (int)word, pre,
+		    pre + word);
+	} else if (*pre != '\0') {
+		return v;
+	}
+	return out;
+}
+
+static const char *
+language_ecosystem(const char *type)
+{
+	static const char *const map[][2] = {
+		{"pypi", "PyPI"}, {"npm", "npm"}, {"go", "Go"}, {"maven", "Maven"},
+		{"cargo", "crates.io"},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (strcmp(type, map[i][0]) == 0)
+			return map[i][1];
+	}
+	return NULL;
+}
+
+static bool
+is_distro_type(const char *type)
+{
+	return strcmp(type, "deb") == 0 || strcmp(type, "apk") == 0 ||
+	    strcmp(type, "rpm") == 0;
+}
+
+/* Fills the package fields; false (with an error added) when unusable. */
+static bool
+package_read(struct matcher *m, const json_t *obj, size_t index,
+    struct package *p)
+{
+	const char *src_name, *src_version;
+
+	p->obj = obj;
+	p->type = json_string_value(json_object_get(obj, "type"));
+	p->name = json_string_value(json_object_get(obj, "name"));
+	p->version = json_string_value(json_object_get(obj, "version"));
+	if (p->type == NULL || p->name == NULL || p->name[0] == '\0' ||
+	    p->version == NULL || p->version[0] == '\0') {
+		add_error(m, obj, "package %zu has no type, name or version", index);
+		return false;
+	}
+	p->ecosystem = json_string_value(json_object_get(obj, "ecosystem"));
+	p->lookup_name = p->name;
+	p->lookup_version = p->version;
+	if (is_distro_type(p->type)) {
+		src_name = json_string_value(json_object_get(obj, "source_name"));
+		src_version = json_string_value(
+		    json_object_get(obj, "source_version"));
+		if (src_name != NULL && src_name[0] != '\0')
+			p->lookup_name = src_name;
+		if (src_version != NULL && src_version[0] != '\0')
+			p->lookup_version = src_version;
+		if (p->ecosystem == NULL && m->os_ecosystem[0] != '\0')
+			p->ecosystem = m->os_ecosystem;
+	} else if (p->ecosystem == NULL) {
+		p->ecosystem = language_ecosystem(p->type);
+	}
+	if (p->ecosystem == NULL) {
+		add_error(m, obj, "package %s %s: no ecosystem (unknown OS or type "
+		    "\"%s\")", p->name, p->version, p->type);
+		return false;
+	}
+	if (strcmp(p->ecosystem, "Go") == 0 && (strcmp(p->name, "stdlib") == 0 ||
+	    strcmp(p->name, "toolchain") == 0))
+		p->lookup_version = go_toolchain_version(p->version, p->version_buf,
+		    sizeof(p->version_buf));
+	return true;
+}
+
+static int
+hits_add(struct package *p, const json_t *entry, const json_t *severity,
+    const char *fixed)
+{
+	struct hit *grown;
+
+	for (size_t i = 0; i < p->nhits; i++) {
+		if (p->hits[i].entry == entry)
+			return PC_OK;
+	}
+	if (p->nhits == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 8;
+		grown = pc_reallocarray(p->hits, p->cap, sizeof(*grown));
+		if (grown == NULL)
+			return PC_ERR_NOMEM;
+		p->hits = grown;
+	}
+	p->hits[p->nhits] = (struct hit){
+		.entry = entry, .severity = severity, .fixed = fixed,
+		.group = p->nhits,
+	};
+	p->nhits++;
+	return PC_OK;
+}
+
+/* Evaluates every affected entry of one advisory for the package. */
+static int
+entry_check(struct matcher *m, struct package *p, const json_t *entry)
+{
+	const json_t *affected, *sev = entry;
+	const char *fixed = NULL;
+	bool hit = false, open = false;
+	size_t i;
+	int err, cmp;
+
+	json_array_foreach(json_object_get(entry, "affected"), i, affected) {
+		struct match_check check;
+
+		err = match_affected(affected, p->scheme, p->lookup_version, &check);
+		if (err != PC_OK)
+			return err;
+		if (check.bad_event != NULL)
+			add_error(m, p->obj, "advisory %s: version \"%.64s\" does not "
+			    "parse as %s; that range was skipped",
+			    json_string_value(json_object_get(entry, "id")),
+			    check.bad_event, version_scheme_name(p->scheme));
+		if (!check.affected)
+			continue;
+		if (json_object_get(affected, "severity") != NULL)
+			sev = affected;
+		hit = true;
+		if (check.fixed == NULL)
+			open = true;
+		else if (fixed == NULL || (compare_versions(p->scheme, check.fixed,
+		    fixed, &cmp) == PC_OK && cmp < 0))
+			fixed = check.fixed;
+	}
+	if (!hit)
+		return PC_OK;
+	return hits_add(p, entry, sev, open ? NULL : fixed);
+}
+
+/* Looks up one name and evaluates every advisory found; *kept owns them. */
+static int
+package_lookup(struct matcher *m, struct package *p, const char *name,
+    json_t *kept)
+{
+	json_t *entries = NULL, *entry;
+	size_t i;
+	int err;
+
+	err = vulndb_lookup(m->db, p->ecosystem, name, &entries);
+	if (err != PC_OK || entries == NULL)
+		return err;
+	if (json_array_append_new(kept, entries) != 0)
+		return PC_ERR_NOMEM;
+	if (match_scheme(p->ecosystem, &p->scheme) != PC_OK) {
+		add_error(m, p->obj, "package %s %s: no version ordering for "
+		    "ecosystem %s", p->name, p->version, p->ecosystem);
+		return PC_OK;
+	}
+	json_array_foreach(entries, i, entry) {
+		err = entry_check(m, p, entry);
+		if (err == PC_ERR_INVALID || err == PC_ERR_UNSUPPORTED) {
+			add_error(m, p->obj, "package %s: version \"%.64s\" %s %s",
+			    p->name, p->lookup_version,
+			    err == PC_ERR_INVALID ? "is not a valid" :
+			    "cannot be compared yet as", version_scheme_name(p->scheme));
+			return PC_OK;
+		}
+		if (err != PC_OK)
+			return err;
+	}
+	return PC_OK;
+}
+
+static size_t
+group_root(struct hit *hits, size_t i)
+{
+	while (hits[i].group != i) {
+		hits[i].group = hits[hits[i].group].group;
+		i = hits[i].group;
+	}
+	return i;
+}
+
+/* True when a and b share an id: their own or one of their aliases. */
+static bool
+entries_related(const json_t *a, const json_t *b)
+{
+	const json_t *aliases_a = json_object_get(a, "aliases");
+	const json_t *aliases_b = json_object_get(b, "aliases");
+	const json_t *ia, *ib;
+	size_t i, j;
+
+	if (json_equal(json_object_get(a, "id"), json_object_get(b, "id")))
+		return true;
+	json_array_foreach(aliases_a, i, ia) {
+		if (json_equal(ia, json_object_get(b, "id")))
+			return true;
+		json_array_foreach(aliases_b, j, ib) {
+			if (json_equal(ia, ib))
+				return true;
+		}
+	}
+	json_array_foreach(aliases_b, j, ib) {
+		if (json_equal(ib, json_object_get(a, "id")))
+			return true;
+	}
+	return false;
+}
+
+static void
+hits_group(struct package *p)
+{
+	for (size_t i = 0; i < p->nhits; i++) {
+		for (size_t j = i + 1; j < p->nhits; j++) {
+			size_t ri = group_root(p->hits, i);
+			size_t rj = group_root(p->hits, j);
+
+			if (ri != rj && entries_related(p->hits[i].entry,
+			    p->hits[j].entry))
+				p->hits[rj].group = ri;
+		}
+	}
+	for (size_t i = 0; i < p->nhits; i++)
+		p->hits[i].group = group_root(p->hits, i);
+}
+
+/* CVE ids (and distro copies such as DEBIAN-CVE-...) rank after others. */
+static int
+id_rank(const char *id)
+{
+	return strncmp(id, "CVE-", 4) == 0 || strstr(id, "-CVE-") != NULL;
+}
+
+static int
+id_order(const char *a, const char *b)
+{
+	int ra = id_rank(a), rb = id_rank(b);
+
+	return ra != rb ? ra - rb : strcmp(a, b);
+}
+
+static int
+severity_rank(const char *word)
+{
+	static const char *const order[] = {"low", "medium", "high", "critical"};
+
+	for (int i = 0; i < 4; i++) {
+		if (word != NULL && strcmp(word, order[i]) == 0)
+			return i + 1;
+	}
+	return 0;
+}
+
+static int
+compare_json_ids(const void *a, const void *b)
+{
+	return id_order(json_string_value(*(json_t *const *)a),
+	    json_string_value(*(json_t *const *)b));
+}
+
+/* Adds s to ids unless present; ids is an array of strings. */
+static int
+ids_add(json_t *ids, json_t *s)
+{
+	json_t *item;
+	size_t i;
+
+	json_array_foreach(ids, i, item) {
+		if (json_equal(item, s))
+			return PC_OK;
+	}
+	return json_array_append(ids, s) == 0 ? PC_OK : PC_ERR_NOMEM;
+}
+
+/* Collects every id and alias of group g, primary first, sorted. */
+static json_t *
+group_ids(const struct package *p, size_t g)
+{
+	json_t *ids = json_array(), *alias, *sorted = NULL;
+	json_t **list = NULL;
+	size_t i, j, n;
+
+	if (ids == NULL)
+		return NULL;
+	for (i = 0; i < p->nhits; i++) {
+		if (p->hits[i].group != g)
+			continue;
+		if (ids_add(ids, json_object_get(p->hits[i].entry, "id")) != PC_OK)
+			goto out;
+		json_array_foreach(json_object_get(p->hits[i].entry, "aliases"), j,
+		    alias) {
+			if (ids_add(ids, alias) != PC_OK)
+				goto out;
+		}
+	}
+	n = json_array_size(ids);
+	list = pc_calloc(n + 1, sizeof(*list));
+	sorted = json_array();
+	if (list == NULL || sorted == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		list[i] = json_array_get(ids, i);
+	qsort(list, n, sizeof(*list), compare_json_ids);
+	for (i = 0; i < n; i++) {
+		if (json_array_append(sorted, list[i]) != 0) {
+			json_decref(sorted);
+			sorted = NULL;
+			goto out;
+		}
+	}
+out:
+	pc_free(list);
+	json_decref(ids);
+	return sorted;
+}
+
+/*
+ * Picks the group's primary advisory (the matched record whose id sorts
+ * first), its worst severity source and its fixed version.
+ */
+static void
+group_summary(const struct package *p, size_t g, const struct hit **primary,
+    const json_t **severity, const char **fixed, bool *open)
+{
+	int cmp;
+
+	*primary = NULL;
+	*severity = NULL;
+	*fixed = NULL;
+	*open = false;
+	for (size_t i = 0; i < p->nhits; i++) {
+		const struct hit *h = &p->hits[i];
+		const char *id = json_string_value(json_object_get(h->entry, "id"));
+
+		if (h->group != g)
+			continue;
+		if (*primary == NULL || id_order(id, json_string_value(
+		    json_object_get((*primary)->entry, "id"))) < 0)
+			*primary = h;
+		if (*severity == NULL ||
+		    severity_rank(json_string_value(json_object_get(h->severity,
+		    "severity"))) > severity_rank(json_string_value(
+		    json_object_get(*severity, "severity"))))
+			*severity = h->severity;
+		if (h->fixed == NULL)
+			*open = true;
+		else if (*fixed == NULL || (compare_versions(p->scheme, h->fixed,
+		    *fixed, &cmp) == PC_OK && cmp > 0))
+			*fixed = h->fixed;
+	}
+}
+
+static int
+finding_copy(json_t *finding, const char *key, const json_t *from,
+    const char *from_key)
+{
+	json_t *value = json_object_get(from, from_key);
+
+	if (value == NULL)
+		return PC_OK;
+	return json_object_set(finding, key, value) == 0 ? PC_OK : PC_ERR_NOMEM;
+}
+
+static int
+finding_new(const struct package *p, size_t g, json_t **out)
+{
+	const struct hit *primary;
+	const json_t *sev;
+	const char *fixed, *severity;
+	json_t *finding, *ids;
+	bool open;
+	int err = PC_OK;
+
+	group_summary(p, g, &primary, &sev, &fixed, &open);
+	ids = group_ids(p, g);
+	if (ids == NULL)
+		return PC_ERR_NOMEM;
+	json_array_remove(ids, 0);
+	severity = json_string_value(json_object_get(sev, "severity"));
+	finding = json_pack("{sOsosssssssssoss}",
+	    "id", json_object_get(primary->entry, "id"),
+	    "aliases", ids,
+	    "package", p->name,
+	    "version", p->version,
+	    "ecosystem", p->ecosystem,
+	    "type", p->type,
+	    "fixed", open || fixed == NULL ? json_null() : json_string(fixed),
+	    "severity", severity_rank(severity) > 0 ? severity : "unknown");
+	if (finding == NULL)
+		return PC_ERR_NOMEM;
+	if (json_object_set_new(finding, "cvss_score",
+	    json_is_number(json_object_get(sev, "cvss_score")) ?
+	    json_deep_copy(json_object_get(sev, "cvss_score")) : json_null()))
+		err = PC_ERR_NOMEM;
+	if (err == PC_OK)
+		err = finding_copy(finding, "cvss_vector", sev, "cvss_vector");
+	if (err == PC_OK)
+		err = json_object_set_new(finding, "summary", json_string(
+		    json_string_value(json_object_get(primary->entry, "summary")) ?
+		    json_string_value(json_object_get(primary->entry, "summary")) :
+		    "")) == 0 ? PC_OK : PC_ERR_NOMEM;
+	if (err == PC_OK)
+		err = finding_copy(finding, "source_name", p->obj, "source_name");
+	if (err == PC_OK)
+		err = finding_copy(finding, "source_version", p->obj,
+		    "source_version");
+	if (err == PC_OK)
+		err = finding_copy(finding, "layer", p->obj, "layer");
+	if (err == PC_OK)
+		err = finding_copy(finding, "path", p->obj, "path");
+	if (err != PC_OK) {
+		json_decref(finding);
+		return err;
+	}
+	*out = finding;
+	return PC_OK;
+}
+
+static int
+compare_findings(const void *a, const void *b)
+{
+	return id_order(
+	    json_string_value(json_object_get(*(json_t *const *)a, "id")),
+	    json_string_value(json_object_get(*(json_t *const *)b, "id")));
+}
+
+/* Appends one finding per group of the package, sorted by id. */
+static int
+package_emit(struct matcher *m, struct package *p)
+{
+	json_t **list;
+	size_t n = 0;
+	int err = PC_OK;
+
+	hits_group(p);
+	list = pc_calloc(p->nhits + 1, sizeof(*list));
+	if (list == NULL)
+		return PC_ERR_NOMEM;
+	for (size_t i = 0; i < p->nhits && err == PC_OK; i++) {
+		if (p->hits[i].group == i)
+			err = finding_new(p, i, &list[n++]);
+	}
+	if (err != PC_OK)
+		n--;
+	qsort(list, n, sizeof(*list), compare_findings);
+	for (size_t i = 0; i < n; i++) {
+		if (err == PC_OK && json_array_append(m->findings, list[i]) != 0)
+			err = PC_ERR_NOMEM;
+		json_decref(list[i]);
+	}
+	pc_free(list);
+	return err;
+}
+
+static int
+package_match(struct matcher *m, const json_t *obj, size_t index)
+{
+	struct package p = {0};
+	json_t *kept = json_array();
+	int err = PC_OK;
+
+	if (kept == NULL)
+		return PC_ERR_NOMEM;
+	if (!package_read(m, obj, index, &p))
+		goto out;
+	err = package_lookup(m, &p, p.lookup_name, kept);
+	/* Red Hat data names binary RPMs as well as source RPMs. */
+	if (err == PC_OK && strcmp(p.type, "rpm") == 0 &&
+	    strcmp(p.lookup_name, p.name) != 0)
+		err = package_lookup(m, &p, p.name, kept);
+	if (err == PC_OK && p.nhits > 0)
+		err = package_emit(m, &p);
+out:
+	pc_free(p.hits);
+	json_decref(kept);
+	return err;
+}
+
+int
+match_packages(struct vulndb *db, const json_t *os, const json_t *packages,
+    json_t **findings, json_t **errors)
+{
+	struct matcher m = {.db = db};
+	const json_t *pkg;
+	size_t i;
+	int err = PC_OK;
+
+	*findings = NULL;
+	*errors = NULL;
+	if (!json_is_array(packages))
+		return PC_ERR_INVALID;
+	if (json_array_size(packages) > MATCH_MAX_PACKAGES)
+		return PC_ERR_LIMIT;
+	if (json_is_object(os))
+		os_ecosystem(os, m.os_ecosystem, sizeof(m.os_ecosystem));
+	m.findings = json_array();
+	m.errors = json_array();
+	if (m.findings == NULL || m.errors == NULL) {
+		err = PC_ERR_NOMEM;
+		goto out;
+	}
+	json_array_foreach(packages, i, pkg) {
+		err = package_match(&m, pkg, i);
+		if (err != PC_OK)
+			goto out;
+	}
+	if (m.dropped_errors > 0 &&
+	    json_array_append_new(m.errors, json_pack("{ssss}", "kind",
+	    "match_error", "message", "more match errors were left out")))
+		err = PC_ERR_NOMEM;
+out:
+	if (err != PC_OK) {
+		json_decref(m.findings);
+		json_decref(m.errors);
+		return err;
+	}
+	*findings = m.findings;
+	*errors = m.errors;
+	return PC_OK;
+}
