@@ -18,8 +18,10 @@ static const struct scheme_ops schemes[] = {
 	[VERSION_SEMVER] = {"semver", version_semver_compare,
 	    version_semver_validate},
 	[VERSION_GO] = {"go", version_go_compare, version_go_validate},
-	[VERSION_PEP440] = {"pep440", NULL, NULL},
-	[VERSION_MAVEN] = {"maven", NULL, NULL},
+	[VERSION_PEP440] = {"pep440", version_pep440_compare,
+	    version_pep440_validate},
+	[VERSION_MAVEN] = {"maven", version_maven_compare,
+	    version_maven_validate},
 };
 
 #define SCHEME_COUNT (sizeof(schemes) / sizeof(schemes[0]))
@@ -65,8 +67,6 @@ version_compare(enum version_scheme scheme, const char *a, const char *b,
 		return PC_ERR_INVALID;
 	if (check_length(a) != PC_OK || check_length(b) != PC_OK)
 		return PC_ERR_INVALID;
-	if (schemes[scheme].compare == NULL)
-		return PC_ERR_UNSUPPORTED;
 	return schemes[scheme].compare(a, b, result);
 }
 
@@ -77,8 +77,6 @@ version_validate(enum version_scheme scheme, const char *v)
 		return PC_ERR_INVALID;
 	if (check_length(v) != PC_OK)
 		return PC_ERR_INVALID;
-	if (schemes[scheme].validate == NULL)
-		return PC_ERR_UNSUPPORTED;
 	return schemes[scheme].validate(v);
 }
 

@@ -74,7 +74,7 @@ int version_semver_compare_parts(const struct semver_parts *a,
 int version_digits_compare(const char *a, size_t alen, const char *b,
     size_t blen);
 
-/* Returns -1, 0 or 1 for the byte-wise order of two strings of given lengths. */
+/* Returns -1, 0 or 1 for the byte order of two strings of given lengths. */
 int version_bytes_compare(const char *a, size_t alen, const char *b,
     size_t blen);
 
