@@ -19,7 +19,7 @@
 #define APK_DB_MAX_BYTES (64U << 20)
 /* Records parsed from one database; the rest is reported as an error. */
 #define APK_MAX_RECORDS 100000U
-/* Longest P, V, A or o value kept; longer records are skipped. */
+/* Maximum length of a P, V, A or o value; longer records are skipped. */
 #define APK_MAX_FIELD_LEN 512U
 
 static enum analyzer_want
@@ -98,7 +98,7 @@ apk_record_end(void *arg)
 	int err = PC_OK;
 
 	if (rec->name[0] != '\0' && rec->version[0] != '\0' && !rec->too_long) {
-		pkg = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s}", "type", "apk",
+		pkg = json_pack("{s:s, s:s, s:s, s:s*, s:s, s:s}", "type", "apk",
 		    "name", rec->name, "version", rec->version, "arch",
 		    rec->arch[0] != '\0' ? rec->arch : NULL, "source_name",
 		    rec->origin[0] != '\0' ? rec->origin : rec->name,

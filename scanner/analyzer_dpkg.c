@@ -15,13 +15,13 @@
  * continuation lines that start with a space or a tab.
  */
 
-/* Read cap for var/lib/dpkg/status; a full desktop install is ~10 MiB. */
+/* Read cap for var/lib/dpkg/status, well above a desktop install (estimated). */
 #define DPKG_STATUS_MAX_BYTES (64U << 20)
-/* Read cap for one status.d file, which holds one or a few stanzas. */
+/* Read cap for one status.d file, which contains one or a few stanzas. */
 #define DPKG_STATUS_D_MAX_BYTES (1U << 20)
 /* Stanzas parsed from one file; the rest is reported as an error. */
 #define DPKG_MAX_STANZAS 100000U
-/* Longest Package, Version, Architecture, Status or Source value kept. */
+/* Maximum length of a Package, Version, Architecture, Status or Source value. */
 #define DPKG_MAX_FIELD_LEN 1024U
 
 #define DPKG_STATUS_PATH "var/lib/dpkg/status"
@@ -174,7 +174,7 @@ dpkg_package(const struct dpkg_stanza *st, int *err)
 		}
 	}
 
-	pkg = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s}", "type", "deb",
+	pkg = json_pack("{s:s, s:s, s:s, s:s*, s:s, s:s}", "type", "deb",
 	    "name", st->package, "version", st->version, "arch",
 	    st->arch[0] != '\0' ? st->arch : NULL, "source_name", source_name,
 	    "source_version", source_version);

@@ -18,7 +18,7 @@
 /*
  * Installed rpm packages from the SQLite rpm database (rpmdb.sqlite, used
  * by rpm >= 4.16: RHEL 9, Fedora >= 33, Rocky and AlmaLinux 9). Its
- * Packages table holds one rpm header blob per package: a big-endian
+ * Packages table contains one rpm header blob per package: a big-endian
  * index count and data size, then 16-byte index entries (tag, type,
  * offset, count) and the data area they point into.
  *
@@ -28,13 +28,16 @@
  * none.
  */
 
-/* Read cap for rpmdb.sqlite; a large EL9 image has a ~100 MiB database. */
+/*
+ * Read cap for rpmdb.sqlite, set well above the database size of large
+ * EL9 images (an estimate).
+ */
 #define RPMDB_MAX_BYTES (256U << 20)
 /* Packages read from one database; the rest is reported as an error. */
 #define RPMDB_MAX_PACKAGES 100000U
 /* Index entries in one header; rpm itself caps this at 0xffff. */
 #define RPM_HEADER_MAX_INDEX 0xffffU
-/* Longest string tag value kept. */
+/* Maximum length of a string tag value kept. */
 #define RPM_MAX_STRING 1024U
 
 #define RPMTAG_NAME 1000U
@@ -267,7 +270,7 @@ rpm_package(const struct rpm_header_fields *h, int *err)
 		snprintf(source_version, sizeof(source_version), "%s", version);
 	}
 
-	pkg = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s}", "type", "rpm",
+	pkg = json_pack("{s:s, s:s, s:s, s:s*, s:s, s:s}", "type", "rpm",
 	    "name", h->name, "version", version, "arch",
 	    h->arch[0] != '\0' ? h->arch : NULL, "source_name", source_name,
 	    "source_version", source_version);
