@@ -18,7 +18,8 @@ PKGS = libevent libevent_openssl libevent_pthreads libnghttp2 libcurl \
        hiredis
 
 WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-           -Wformat=2 -Wno-unused-parameter
+           -Wformat=2 -Wno-unused-parameter -Wno-missing-field-initializers \
+           -Wno-format-truncation
 ifneq ($(CI),)
 WERROR ?= -Werror
 endif
