@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{"config", cmd_config, "config check -c FILE"},
 	{"vercmp", cmd_vercmp, "vercmp SCHEME A B   (SCHEME: deb apk rpm semver go pep440 maven)"},
 	{"db", cmd_db, "db import --out PATH SOURCE... | db info PATH"},
+	{"policy", cmd_policy, "policy check FILE"},
 };
 
 static void
