@@ -34,6 +34,7 @@ it at run time. Keys, all optional (the same keys inside "paths": {"<path>":
   token_user, token_password: Basic credentials the token endpoint requires
   expires_in: S         expires_in of issued tokens (omitted when unset)
   revoke_tokens: true   tokens issued so far become invalid (applied once)
+  reject_tokens: true   every token is answered with error="invalid_token"
 
 GET /_stats returns {"paths": {path: count}, "token_requests": n,
 "token_scopes": [...], "redirect_rejected": n, "authorization": {path:
@@ -120,6 +121,13 @@ def effective_mode(path):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "faultserver/1"
+
+    def handle(self):
+        # A client that hangs up mid-body is a test case here, not a server error.
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
 
     def log_message(self, fmt, *args):
         if os.environ.get("FAULTSERVER_VERBOSE"):
@@ -231,7 +239,7 @@ class Handler(BaseHTTPRequestHandler):
             challenge += ',scope="repository:%s:pull"' % name
         if header.startswith("Bearer "):
             with LOCK:
-                valid = header[7:] in STATE["valid_tokens"]
+                valid = header[7:] in STATE["valid_tokens"] and not mode.get("reject_tokens")
             if valid:
                 return True
             challenge += ',error="invalid_token"'
