@@ -25,11 +25,11 @@
 #define CC_ALNUM (CC_UPPER | CC_LOWER | CC_DIGIT)
 #define CC_BASE64 (CC_ALNUM | CC_SLASH_PLUS | CC_EQUALS)
 
-/* Longest span of PEM armour headers read between BEGIN and the body. */
+/* Maximum span of PEM armour headers read between BEGIN and the body. */
 #define PEM_MAX_HEADER_BYTES 1024U
 /* Body characters that make a PEM block a key rather than a mention. */
 #define PEM_MIN_BODY 16U
-/* Longest key name read before the "=" of an AWS secret assignment. */
+/* Maximum length of the key name before the "=" of an AWS secret. */
 #define AWS_MAX_NAME 48U
 
 static bool
@@ -558,7 +558,7 @@ secrets_wants(const struct scan_file *f, size_t *max_bytes)
 }
 
 /*
- * Per-file state. window holds the carry of the previous window followed
+ * Per-file state. window contains the carry of the previous window followed
  * by new bytes; a window is scanned when full and at the end of the file.
  */
 struct analyzer_stream {
@@ -611,7 +611,7 @@ secrets_stream_open(const struct scan_file *f)
 
 /*
  * Scans the window. Unless final, hits that start in the carried tail are
- * left for the next window, which sees them whole; a window after the
+ * left for the next window, which contains them whole; a window after the
  * first starts reporting at offset 1 because offset 0 only provides the
  * byte before the first new position.
  */
