@@ -28,7 +28,7 @@
  * covers only the manifest bytes. Every file is written to a tmp/ folder
  * and renamed into place, and tmp/ is emptied at open.
  *
- * A tag file is named after the SHA-256 of its key and holds
+ * A tag file is named after the SHA-256 of its key and contains
  *   {"upstream", "repository", "tag", "accept_class", "digest",
  *    "media_type", "size", "fetched_at", "validated_at"}
  * with times in seconds since the epoch. All tag entries are loaded into a
@@ -44,22 +44,26 @@
 
 struct manifest_cache;
 
-/* Maximum manifest size, the same cap containerd applies to manifests. */
+/*
+ * Maximum manifest size, 4 MiB, a cap common among registries and clients.
+ * A larger manifest is rejected with PC_ERR_LIMIT.
+ */
 #define MANIFEST_MAX_BYTES (4u * 1024u * 1024u)
 
-/* Maximum media type length: 127 bytes each for type and subtype (RFC 6838) plus '/'. */
+/* Maximum media type length: type and subtype of 127 bytes (RFC 6838), '/'. */
 #define MEDIA_TYPE_MAX_LEN 255
 
 /* Maximum length of an upstream name (a configured alias or a host[:port]). */
 #define UPSTREAM_NAME_MAX_LEN 255
 
 /*
- * Maximum number of tag entries. A put beyond it drops the entry validated least
- * recently, in memory and on disk.
+ * Maximum number of tag entries after open (see tag_cache_set_limit). A put
+ * beyond it drops the entry validated least recently, in memory and on
+ * disk.
  */
 #define TAG_CACHE_MAX_ENTRIES 100000
 
-/* Maximum size of a tag file read back at open; a real entry needs under 1 KiB. */
+/* Maximum size of a tag file read at open; real entries need under 1 KiB. */
 #define TAG_FILE_MAX_BYTES 4096
 
 /*
@@ -99,12 +103,18 @@ int manifest_cache_get(struct manifest_cache *mc, const char *digest,
  * because a registry resolves the same tag to an index for one client and to a
  * single-platform manifest for another.
  */
-#define ACCEPT_DOCKER_V2 0x01u    /* ...docker.distribution.manifest.v2+json */
-#define ACCEPT_DOCKER_LIST 0x02u  /* ...docker.distribution.manifest.list.v2+json */
-#define ACCEPT_OCI_MANIFEST 0x04u /* application/vnd.oci.image.manifest.v1+json */
-#define ACCEPT_OCI_INDEX 0x08u    /* application/vnd.oci.image.index.v1+json */
-#define ACCEPT_DOCKER_V1 0x10u    /* schema 1: ...manifest.v1+json, v1+prettyjws */
-#define ACCEPT_ANY 0x20u          /* a media range of star/star or application/star */
+/* application/vnd.docker.distribution.manifest.v2+json */
+#define ACCEPT_DOCKER_V2 0x01u
+/* application/vnd.docker.distribution.manifest.list.v2+json */
+#define ACCEPT_DOCKER_LIST 0x02u
+/* application/vnd.oci.image.manifest.v1+json */
+#define ACCEPT_OCI_MANIFEST 0x04u
+/* application/vnd.oci.image.index.v1+json */
+#define ACCEPT_OCI_INDEX 0x08u
+/* Schema 1: ...distribution.manifest.v1+json and ...v1+prettyjws */
+#define ACCEPT_DOCKER_V1 0x10u
+/* The media range star/star or application/star: any type */
+#define ACCEPT_ANY 0x20u
 
 /* Media ranges read per call; later ones are ignored. */
 #define ACCEPT_MAX_MEDIA_RANGES 256
@@ -127,10 +137,16 @@ unsigned accept_class_from_headers(const char *const *accept_values, size_t n);
  */
 bool accept_class_allows(unsigned accept_class, const char *media_type);
 
-/* Returns true for a syntactically valid media type "type/subtype". */
+/*
+ * Returns true for a media type "type/subtype" of RFC 6838 names, without
+ * parameters: callers strip "; charset=..." from a Content-Type first.
+ */
 bool media_type_is_valid(const char *media_type);
 
-/* Returns true for a non-empty name of [A-Za-z0-9.:_[]-] of at most UPSTREAM_NAME_MAX_LEN. */
+/*
+ * Returns true for a name of 1 to UPSTREAM_NAME_MAX_LEN characters from
+ * [A-Za-z0-9.:_[]-], which covers aliases, host:port and [IPv6]:port.
+ */
 bool upstream_name_is_valid(const char *upstream);
 
 struct tag_entry {
@@ -145,8 +161,9 @@ struct tag_entry {
  * Stores tag -> digest for the key (upstream, repo, tag, accept_class),
  * replacing the previous entry, and writes it to disk before returning.
  * validated_at starts equal to fetched_at. Returns PC_OK, PC_ERR_INVALID
- * (any invalid name, digest or media type), PC_ERR_NOSPACE, PC_ERR_IO or
- * PC_ERR_NOMEM; on error the previous entry stays.
+ * (any invalid name, digest or media type, a negative time),
+ * PC_ERR_LIMIT (size above MANIFEST_MAX_BYTES), PC_ERR_NOSPACE, PC_ERR_IO
+ * or PC_ERR_NOMEM. On error the previous entry stays.
  */
 int tag_cache_put(struct manifest_cache *mc, const char *upstream,
     const char *repo, const char *tag, unsigned accept_class,
@@ -172,7 +189,10 @@ int tag_cache_touch(struct manifest_cache *mc, const char *upstream,
     const char *repo, const char *tag, unsigned accept_class,
     time_t revalidated_at);
 
-/* Drops the entry for the key, in memory and on disk. PC_OK or PC_ERR_NOTFOUND. */
+/*
+ * Drops the entry for the key, in memory and on disk. Returns PC_OK,
+ * PC_ERR_NOTFOUND or PC_ERR_INVALID.
+ */
 int tag_cache_remove(struct manifest_cache *mc, const char *upstream,
     const char *repo, const char *tag, unsigned accept_class);
 
@@ -186,7 +206,14 @@ int tag_cache_remove(struct manifest_cache *mc, const char *upstream,
 int tag_cache_list(struct manifest_cache *mc, const char *upstream,
     const char *repo, json_t **tags);
 
-/* Number of tag entries held. */
+/* Returns the number of tag entries. */
 size_t tag_cache_count(const struct manifest_cache *mc);
+
+/*
+ * Sets the maximum number of tag entries (TAG_CACHE_MAX_ENTRIES after
+ * open; 0 counts as 1) and drops the least recently validated entries
+ * beyond it at once, in memory and on disk.
+ */
+void tag_cache_set_limit(struct manifest_cache *mc, size_t max_entries);
 
 #endif

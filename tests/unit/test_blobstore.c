@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,41 +21,7 @@
 #include "common/alloc.h"
 #include "common/digest.h"
 #include "common/error.h"
-
-struct fixture {
-	char dir[64];
-};
-
-static int
-remove_entry_cb(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int
-setup_dir(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/pc-blobstore-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int
-teardown_dir(void **state)
-{
-	struct fixture *f = *state;
-
-	nftw(f->dir, remove_entry_cb, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
+#include "tests/unit/tmpdir_fixture.h"
 
 /* Fills buf with bytes that differ per seed, so blobs have distinct digests. */
 static void
@@ -92,32 +57,16 @@ store_blob(struct blobstore *bs, const void *data, size_t len,
 }
 
 static size_t
-count_files(const char *dir)
-{
-	struct dirent *de;
-	size_t n = 0;
-	DIR *d = opendir(dir);
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	}
-	closedir(d);
-	return n;
-}
-
-static size_t
-tmp_file_count(const struct fixture *f)
+tmp_file_count(const struct tmpdir *f)
 {
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/tmp", f->dir);
-	return count_files(path);
+	return tmpdir_count_files(path);
 }
 
 static void
-blob_file_path(const struct fixture *f, const char *digest, char *out,
+blob_file_path(const struct tmpdir *f, const char *digest, char *out,
     size_t size)
 {
 	snprintf(out, size, "%s/blobs/sha256/%.2s/%s", f->dir, digest + 7,
@@ -140,7 +89,7 @@ assert_fd_content(int fd, const void *expected, size_t len)
 static void
 test_commit_and_get(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blob_writer *w = NULL;
 	struct blob_ref *ref = NULL;
@@ -197,7 +146,7 @@ test_commit_and_get(void **state)
 static void
 test_commit_unknown_size(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blobstore_stats st;
 	unsigned char data[2500];
@@ -218,7 +167,7 @@ test_commit_unknown_size(void **state)
 static void
 test_empty_blob(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blob_ref *ref = NULL;
 	char digest[DIGEST_SHA256_BUFSIZE];
@@ -234,7 +183,7 @@ test_empty_blob(void **state)
 static void
 test_digest_mismatch(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blob_writer *w = NULL;
 	struct blob_ref *ref = (struct blob_ref *)&ref;
@@ -266,7 +215,7 @@ test_digest_mismatch(void **state)
 static void
 test_short_write_truncated(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blob_writer *w = NULL;
 	struct blobstore_stats st;
@@ -293,7 +242,7 @@ test_short_write_truncated(void **state)
 static void
 test_overlong_write_limit(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blob_writer *w = NULL;
 	struct blobstore_stats st;
@@ -322,7 +271,7 @@ test_overlong_write_limit(void **state)
 static void
 test_reader_while_growing(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blob_writer *w = NULL;
 	unsigned char data[4000];
@@ -353,7 +302,7 @@ test_reader_while_growing(void **state)
 static void
 test_reader_after_abort(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blob_writer *w = NULL;
 	unsigned char data[2000];
@@ -379,7 +328,7 @@ test_reader_after_abort(void **state)
 static void
 test_concurrent_writers_same_digest(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blob_writer *w1 = NULL;
 	struct blob_writer *w2 = NULL;
@@ -430,7 +379,7 @@ test_concurrent_writers_same_digest(void **state)
 static void
 test_lru_eviction_order(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blob_ref *ref = NULL;
 	struct blobstore_stats st;
@@ -468,7 +417,7 @@ test_lru_eviction_order(void **state)
 static void
 test_pinned_never_evicted(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blob_ref *ref_a = NULL;
 	struct blob_ref *ref_b = NULL;
@@ -516,7 +465,7 @@ test_pinned_never_evicted(void **state)
 static void
 test_reservation_nospace(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blob_writer *w1 = NULL;
 	struct blob_writer *w2 = NULL;
@@ -564,16 +513,6 @@ test_reservation_nospace(void **state)
 }
 
 static void
-write_file(const char *path, const char *content)
-{
-	FILE *fp = fopen(path, "w");
-
-	assert_non_null(fp);
-	fputs(content, fp);
-	fclose(fp);
-}
-
-static void
 set_times(const char *path, time_t t)
 {
 	struct timespec times[2] = {{.tv_sec = t}, {.tv_sec = t}};
@@ -584,7 +523,7 @@ set_times(const char *path, time_t t)
 static void
 test_reopen_indexes_existing(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blobstore *second = NULL;
 	struct blobstore_stats st;
@@ -613,12 +552,12 @@ test_reopen_indexes_existing(void **state)
 
 	/* Leftovers of a crash and files that are not blobs. */
 	snprintf(path, sizeof(path), "%s/tmp/0123456789abcdef", f->dir);
-	write_file(path, "partial");
+	tmpdir_write_file(path, "partial");
 	snprintf(path, sizeof(path), "%s/tmp/another", f->dir);
-	write_file(path, "partial");
+	tmpdir_write_file(path, "partial");
 	snprintf(path, sizeof(path), "%s/blobs/sha256/%.2s/not-a-digest", f->dir,
 	    digest[0] + 7);
-	write_file(path, "junk");
+	tmpdir_write_file(path, "junk");
 	snprintf(path, sizeof(path), "%s/blobs/sha256/zz", f->dir);
 	assert_int_equal(mkdir(path, 0755), 0);
 
@@ -644,7 +583,7 @@ test_reopen_indexes_existing(void **state)
 static void
 test_misplaced_blob_ignored(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	unsigned char data[100];
 	char digest[DIGEST_SHA256_BUFSIZE];
@@ -673,7 +612,7 @@ test_misplaced_blob_ignored(void **state)
 static void
 test_file_deleted_behind_back(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blob_ref *ref = NULL;
 	unsigned char data[100];
@@ -695,7 +634,7 @@ test_file_deleted_behind_back(void **state)
 static void
 test_disk_full_efbig(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blob_writer *w = NULL;
 	struct rlimit saved;
@@ -737,7 +676,7 @@ test_disk_full_efbig(void **state)
 static void
 test_invalid_digests(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blob_writer *w = NULL;
 	struct blob_ref *ref = NULL;
@@ -766,7 +705,7 @@ test_invalid_digests(void **state)
 static void
 test_remove_blob(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blob_ref *ref = NULL;
 	struct blobstore_stats st;
@@ -793,7 +732,7 @@ test_remove_blob(void **state)
 static void
 test_many_blobs_grow_index(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	struct blobstore *bs = NULL;
 	struct blobstore_stats st;
 	char digests[1100][DIGEST_SHA256_BUFSIZE];
@@ -820,7 +759,7 @@ test_many_blobs_grow_index(void **state)
 static void
 test_allocation_failures_unwind(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir *f = *state;
 	unsigned char data[3000];
 	char digest[DIGEST_SHA256_BUFSIZE];
 
@@ -865,7 +804,7 @@ test_allocation_failures_unwind(void **state)
 }
 
 #define DIR_TEST(fn) \
-	cmocka_unit_test_setup_teardown(fn, setup_dir, teardown_dir)
+	cmocka_unit_test_setup_teardown(fn, tmpdir_setup, tmpdir_teardown)
 
 int
 main(void)
