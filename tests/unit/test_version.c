@@ -345,6 +345,206 @@ test_length_cap(void **state)
 	}
 }
 
+/* xorshift32: a fixed sequence, so a failure reproduces. */
+static uint32_t
+next_random(uint32_t *state)
+{
+	uint32_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*state = x;
+	return x;
+}
+
+#define SAMPLE_MAX 4096
+#define SAMPLE_ROUNDS 4000
+
+/* Versions of one scheme's table, the seeds of the mutated inputs. */
+struct sample {
+	char versions[SAMPLE_MAX][VERSION_MAX_LEN + 1];
+	size_t count;
+};
+
+static void
+sample_add(struct sample *sample, const char *v)
+{
+	size_t len = strlen(v);
+
+	assert_true(len <= VERSION_MAX_LEN);
+	memcpy(sample->versions[sample->count++], v, len + 1);
+}
+
+static void
+load_sample(enum version_scheme scheme, struct sample *sample)
+{
+	FILE *fp = open_table(scheme, ".tsv");
+	char line[TABLE_LINE_MAX];
+
+	sample->count = 0;
+	while (fgets(line, sizeof(line), fp) != NULL &&
+	    sample->count + 2 <= SAMPLE_MAX) {
+		char *op;
+		char *b;
+
+		if (!table_line(line))
+			continue;
+		op = strchr(line, '\t');
+		assert_non_null(op);
+		b = strchr(op + 1, '\t');
+		assert_non_null(b);
+		*op = '\0';
+		sample_add(sample, line);
+		sample_add(sample, b + 1);
+	}
+	fclose(fp);
+	assert_true(sample->count > 0);
+}
+
+/*
+ * Copies a random table version to out and often changes it: replaces
+ * or deletes a byte, inserts a piece that some scheme gives a meaning
+ * to, or cuts the string. Many results stay valid, many do not.
+ */
+static void
+mutate_version(uint32_t *state, const struct sample *sample, char *out)
+{
+	static const char *const pieces[] = {
+		"0", "1", "01", "99999999999999999999999", ".", "-", "-r1",
+		"~", "^", "+", "_", "a", "rc", "alpha", "post", "dev", "git",
+		"sp", "SNAPSHOT", "v", "1!", "1:", "x", " ", "\xff", "@",
+	};
+	const char *seed = sample->versions[next_random(state) %
+	    sample->count];
+	size_t len = strlen(seed);
+	size_t at = len > 0 ? next_random(state) % len : 0;
+	const char *piece;
+
+	memcpy(out, seed, len + 1);
+	switch (next_random(state) % 6) {
+	case 0:
+		piece = pieces[next_random(state) %
+		    (sizeof(pieces) / sizeof(pieces[0]))];
+		out[at] = piece[0];
+		break;
+	case 1:
+		memmove(out + at, out + at + 1, len - at);
+		break;
+	case 2:
+		piece = pieces[next_random(state) %
+		    (sizeof(pieces) / sizeof(pieces[0]))];
+		memmove(out + at + strlen(piece), out + at, len - at + 1);
+		memcpy(out + at, piece, strlen(piece));
+		break;
+	case 3:
+		out[at] = '\0';
+		break;
+	default:
+		break;
+	}
+}
+
+/* Counts a failure when the order of a and b is not antisymmetric. */
+static int
+check_antisymmetric(enum version_scheme s, const char *a, const char *b)
+{
+	int ab = 2;
+	int ba = 2;
+
+	if (version_compare(s, a, b, &ab) != PC_OK)
+		return 0;
+	if (version_compare(s, b, a, &ba) == PC_OK && ab == -ba)
+		return 0;
+	print_message("%s: '%s' vs '%s' is not antisymmetric\n",
+	    version_scheme_name(s), a, b);
+	return 1;
+}
+
+/* Counts a failure when a <= b <= c but not a <= c. */
+static int
+check_transitive(enum version_scheme s, const char *a, const char *b,
+    const char *c)
+{
+	int ab = 2;
+	int bc = 2;
+	int ac = 2;
+
+	if (version_compare(s, a, b, &ab) != PC_OK ||
+	    version_compare(s, b, c, &bc) != PC_OK ||
+	    version_compare(s, a, c, &ac) != PC_OK)
+		return 0;
+	if (ab > 0 || bc > 0 || ac <= 0)
+		return 0;
+	print_message("%s: '%s' <= '%s' <= '%s' but not '%s' <= '%s'\n",
+	    version_scheme_name(s), a, b, c, a, c);
+	return 1;
+}
+
+/* Checks one scheme on mutated table versions and returns the failures. */
+static int
+check_mutations(enum version_scheme s, struct sample *sample, int *valid)
+{
+	uint32_t seed = 2463534242u;
+	char a[2 * VERSION_MAX_LEN + 32];
+	char b[2 * VERSION_MAX_LEN + 32];
+	char c[2 * VERSION_MAX_LEN + 32];
+	int failures = 0;
+	int result;
+
+	load_sample(s, sample);
+	*valid = 0;
+	for (int round = 0; round < SAMPLE_ROUNDS; round++) {
+		int a_valid;
+		int err;
+
+		mutate_version(&seed, sample, a);
+		mutate_version(&seed, sample, b);
+		mutate_version(&seed, sample, c);
+		a_valid = version_validate(s, a) == PC_OK;
+		*valid += a_valid;
+		err = version_compare(s, a, a, &result);
+		if (a_valid && (err != PC_OK || result != 0)) {
+			print_message("%s: '%s' is not equal to itself\n",
+			    version_scheme_name(s), a);
+			failures++;
+		}
+		if (!a_valid && s != VERSION_APK && err != PC_ERR_INVALID) {
+			print_message("%s: invalid '%s' was compared\n",
+			    version_scheme_name(s), a);
+			failures++;
+		}
+		failures += check_antisymmetric(s, a, b);
+		/* Maven's own order is not transitive (see maven.tsv). */
+		if (s != VERSION_MAVEN && version_validate(s, a) == PC_OK &&
+		    version_validate(s, b) == PC_OK &&
+		    version_validate(s, c) == PC_OK)
+			failures += check_transitive(s, a, b, c);
+	}
+	return failures;
+}
+
+/*
+ * Feeds mutated table versions to every scheme: no crash, compare agrees
+ * with validate, and the order is reflexive, antisymmetric and (except
+ * maven) transitive.
+ */
+static void
+test_mutated_input_properties(void **state)
+{
+	static struct sample sample;
+	int failures = 0;
+
+	for (size_t i = 0; i < SCHEME_COUNT; i++) {
+		int valid;
+
+		failures += check_mutations(all_schemes[i], &sample, &valid);
+		/* The mutations must also reach the valid space. */
+		assert_true(valid >= SAMPLE_ROUNDS / 10);
+	}
+	assert_int_equal(failures, 0);
+}
+
 int
 main(void)
 {
@@ -366,6 +566,7 @@ main(void)
 		cmocka_unit_test(test_pep440_invalid),
 		cmocka_unit_test(test_maven_table),
 		cmocka_unit_test(test_maven_invalid),
+		cmocka_unit_test(test_mutated_input_properties),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
