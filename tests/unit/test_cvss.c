@@ -369,6 +369,46 @@ cvss30_cvss31_agree_on_base(void **state)
 	assert_int_equal(n, 2592);
 }
 
+/*
+ * Vectors with characters replaced at pseudo-random places score in
+ * [0, 10] or fail as invalid, never crash (the sanitizer build checks
+ * memory use).
+ */
+static void
+cvss_mutated_vectors(void **state)
+{
+	static const char *const seeds[] = {
+		"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:P/MAV:L",
+		"CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/"
+		    "E:A/CR:H/MSI:S/U:Red",
+	};
+	static const char alphabet[] = "/:NALPHUCRXSY0134.";
+	unsigned long seed = 99;
+	int valid = 0;
+
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		const char *original = seeds[round % 2];
+		size_t len = strlen(original);
+		char v[128];
+		double score = -1.0;
+		const char *rating = NULL;
+
+		memcpy(v, original, len + 1);
+		for (int flips = 0; flips < 1 + round % 3; flips++) {
+			seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+			v[(seed >> 33) % len] =
+			    alphabet[(seed >> 17) % (sizeof(alphabet) - 1)];
+		}
+		if (cvss_score(v, &score, &rating) != PC_OK)
+			continue;
+		valid++;
+		assert_true(score >= 0.0 && score <= 10.0);
+		assert_non_null(rating);
+	}
+	assert_true(valid > 0);
+}
+
 int
 main(void)
 {
@@ -383,6 +423,7 @@ main(void)
 		cmocka_unit_test(cvss_invalid_vectors),
 		cmocka_unit_test(cvss_null_and_long_vectors),
 		cmocka_unit_test(cvss30_cvss31_agree_on_base),
+		cmocka_unit_test(cvss_mutated_vectors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -981,6 +981,94 @@ evaluate_rejects_non_object(void **state)
 	policy_free(p);
 }
 
+/* A report with wrong types everywhere evaluates without a crash. */
+static void
+evaluate_hostile_report(void **state)
+{
+	static const char *const reports[] = {
+		"{}",
+		"{\"image\": 1, \"vulnerabilities\": {}, \"secrets\": \"x\","
+		" \"files\": [1, null, {\"path\": 3, \"setuid\": true}],"
+		" \"packages\": [{\"name\": null}, {\"name\": \"telnetd\","
+		" \"type\": 7, \"version\": []}], \"config\": [],"
+		" \"errors\": {\"a\": 1}}",
+		"{\"vulnerabilities\": [{\"id\": 5, \"severity\": 9,"
+		" \"aliases\": \"CVE-1\"}, {\"severity\": \"moderate\"}, 3],"
+		" \"secrets\": [{\"rule\": null}, {}],"
+		" \"image\": {\"created\": \"yesterday\", \"size\": -5,"
+		" \"repository\": 12}}",
+	};
+	static const char yaml[] = "rules:\n"
+	    "  vulnerabilities: {max_severity: low, unknown: high}\n"
+	    "  secrets: {points: 10}\n  root_user: {}\n"
+	    "  setuid_files: {setgid: true}\n"
+	    "  banned_packages: {packages: [{name: '*', versions: '< 1'}]}\n"
+	    "  allowed_repositories: {repositories: ['*']}\n"
+	    "  max_image_age: {days: 1}\n  max_image_size: {bytes: 1}\n"
+	    "  scan_error: {}\n"
+	    "exceptions:\n  - {id: CVE-1, reason: r}\n"
+	    "  - {rule: x, path: '*', reason: r}\n";
+	struct policy *p = load_policy(yaml);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(reports) / sizeof(reports[0]); i++) {
+		json_t *report = json_loads(reports[i], 0, NULL);
+		json_t *v = NULL;
+
+		assert_non_null(report);
+		assert_int_equal(policy_evaluate(p, report, NULL, NOW, &v), PC_OK);
+		assert_non_null(json_object_get(v, "summary"));
+		json_decref(v);
+		json_decref(report);
+	}
+	policy_free(p);
+}
+
+/*
+ * Policies with bytes flipped at pseudo-random places load or fail with
+ * an error, never crash (the sanitizer build checks memory use).
+ */
+static void
+load_mutated_policies(void **state)
+{
+	static const char base[] =
+	    "threshold: 70\nmode: audit\nrules:\n"
+	    "  vulnerabilities: {weight: 2, points: {critical: 50}}\n"
+	    "  banned_packages:\n    packages: [{name: a, versions: '< 2'}]\n"
+	    "  max_image_size: {bytes: 2GiB}\n"
+	    "exceptions:\n  - {id: CVE-1, reason: r, expires: 2027-01-01}\n"
+	    "overrides:\n  - repository: 'a/*'\n    threshold: 50\n"
+	    "    rules: {secrets: {block: true}}\n";
+	static const char alphabet[] = "{}[]:,-'\"\n #&*!|>%@`0aZ~/";
+	unsigned long seed = 12345;
+	int loaded = 0;
+
+	(void)state;
+	for (int round = 0; round < 3000; round++) {
+		char text[sizeof(base)];
+		struct policy *p = NULL;
+		char errbuf[256];
+		int err;
+
+		memcpy(text, base, sizeof(base));
+		for (int flips = 0; flips < 1 + round % 4; flips++) {
+			seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+			text[(seed >> 33) % (sizeof(base) - 1)] =
+			    alphabet[(seed >> 17) % (sizeof(alphabet) - 1)];
+		}
+		err = policy_load_string("m.yaml", text, strlen(text), &p,
+		    errbuf, sizeof(errbuf));
+		assert_true(err == PC_OK || err == PC_ERR_INVALID ||
+		    err == PC_ERR_UNSUPPORTED || err == PC_ERR_LIMIT);
+		if (err == PC_OK)
+			loaded++;
+		else
+			assert_non_null(strstr(errbuf, "m.yaml:"));
+		policy_free(p);
+	}
+	assert_true(loaded > 0);
+}
+
 /* Every allocation failure unwinds without a leak or a crash. */
 static void
 evaluate_survives_allocation_failures(void **state)
@@ -1051,6 +1139,8 @@ main(void)
 		cmocka_unit_test(override_adding_rule_needs_settings),
 		cmocka_unit_test(hash_stable_across_key_order),
 		cmocka_unit_test(evaluate_rejects_non_object),
+		cmocka_unit_test(evaluate_hostile_report),
+		cmocka_unit_test(load_mutated_policies),
 		cmocka_unit_test(evaluate_survives_allocation_failures),
 	};
 
