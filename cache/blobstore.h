@@ -146,6 +146,9 @@ const char *blob_writer_digest(const struct blob_writer *w);
  * reference. Otherwise deletes the file and returns the writer's earlier
  * error, PC_ERR_TRUNCATED (fewer bytes than expected), PC_ERR_MISMATCH,
  * PC_ERR_NOSPACE, PC_ERR_IO or PC_ERR_NOMEM. Frees w in every case.
+ * One exception: when the blob is in place but the reference cannot be
+ * made (PC_ERR_NOMEM, or PC_ERR_IO from open), the blob stays committed
+ * and *ref_out is NULL; blobstore_get() can retry.
  */
 int blob_writer_commit(struct blob_writer *w, struct blob_ref **ref_out);
 
