@@ -123,6 +123,7 @@ struct event {
 	enum event_kind kind;
 	const char *version;
 	bool zero; /* introduced "0": before every version */
+	bool star; /* limit "*": after every version */
 };
 
 static bool
@@ -140,13 +141,30 @@ event_read(const json_t *obj, struct event *ev)
 			ev->version = json_string_value(v);
 			ev->zero = ev->kind == EVENT_INTRODUCED &&
 			    strcmp(ev->version, "0") == 0;
+			ev->star = ev->kind == EVENT_LIMIT &&
+			    strcmp(ev->version, "*") == 0;
 			return true;
 		}
 	}
 	return false;
 }
 
-/* Stable insertion sort by version; "0" sorts first. */
+/* Orders two events by version, with "0" first and "*" last. */
+static int
+event_order(enum version_scheme scheme, const struct event *a,
+    const struct event *b, int *cmp)
+{
+	int rank_a = a->zero ? -1 : a->star ? 1 : 0;
+	int rank_b = b->zero ? -1 : b->star ? 1 : 0;
+
+	if (rank_a != 0 || rank_b != 0) {
+		*cmp = rank_a - rank_b;
+		return PC_OK;
+	}
+	return compare_versions(scheme, a->version, b->version, cmp);
+}
+
+/* Stable insertion sort by version. */
 static int
 events_sort(enum version_scheme scheme, struct event *evs, size_t n)
 {
@@ -157,12 +175,7 @@ events_sort(enum version_scheme scheme, struct event *evs, size_t n)
 		while (j > 0) {
 			int cmp;
 
-			if (cur.zero)
-				cmp = evs[j - 1].zero ? 0 : -1;
-			else if (evs[j - 1].zero)
-				cmp = 1;
-			else if (compare_versions(scheme, cur.version,
-			    evs[j - 1].version, &cmp) != PC_OK)
+			if (event_order(scheme, &cur, &evs[j - 1], &cmp) != PC_OK)
 				return PC_ERR_INVALID;
 			if (cmp >= 0)
 				break;
@@ -188,8 +201,7 @@ events_load(const json_t *events, enum version_scheme scheme,
 
 		if (n >= OSV_MAX_EVENTS || !event_read(obj, &ev))
 			continue;
-		if (!ev.zero && !(ev.kind == EVENT_LIMIT &&
-		    strcmp(ev.version, "*") == 0) &&
+		if (!ev.zero && !ev.star &&
 		    validate_version(scheme, ev.version) != PC_OK) {
 			*bad = ev.version;
 			return 0;
@@ -216,9 +228,8 @@ range_walk(enum version_scheme scheme, const struct event *evs, size_t n,
 
 		if (ev->kind == EVENT_LIMIT) {
 			limited = true;
-			if (strcmp(ev->version, "*") == 0 ||
-			    (compare_versions(scheme, v, ev->version, &cmp) == PC_OK &&
-			    cmp < 0))
+			if (ev->star || (compare_versions(scheme, v, ev->version,
+			    &cmp) == PC_OK && cmp < 0))
 				below_limit = true;
 			continue;
 		}
@@ -629,47 +640,54 @@ group_root(struct hit *hits, size_t i)
 	return i;
 }
 
-/* True when a and b share an id: their own or one of their aliases. */
-static bool
-entries_related(const json_t *a, const json_t *b)
+/* Joins the group of hit i with the group of the hit that first had id. */
+static int
+group_id(struct package *p, json_t *owners, const json_t *id, size_t i)
 {
-	const json_t *aliases_a = json_object_get(a, "aliases");
-	const json_t *aliases_b = json_object_get(b, "aliases");
-	const json_t *ia, *ib;
-	size_t i, j;
+	const char *s = json_string_value(id);
+	json_t *owner;
 
-	if (json_equal(json_object_get(a, "id"), json_object_get(b, "id")))
-		return true;
-	json_array_foreach(aliases_a, i, ia) {
-		if (json_equal(ia, json_object_get(b, "id")))
-			return true;
-		json_array_foreach(aliases_b, j, ib) {
-			if (json_equal(ia, ib))
-				return true;
-		}
-	}
-	json_array_foreach(aliases_b, j, ib) {
-		if (json_equal(ib, json_object_get(a, "id")))
-			return true;
-	}
-	return false;
+	if (s == NULL)
+		return PC_OK;
+	owner = json_object_get(owners, s);
+	if (owner == NULL)
+		return json_object_set_new(owners, s, json_integer((json_int_t)i)) ?
+		    PC_ERR_NOMEM : PC_OK;
+	size_t ri = group_root(p->hits, i);
+	size_t ro = group_root(p->hits, (size_t)json_integer_value(owner));
+
+	if (ri != ro)
+		p->hits[ri].group = ro;
+	return PC_OK;
 }
 
-static void
+/*
+ * Groups the hits that share an id or alias, through a map from each id to
+ * the first hit that names it, in time linear in the number of ids.
+ */
+static int
 hits_group(struct package *p)
 {
-	for (size_t i = 0; i < p->nhits; i++) {
-		for (size_t j = i + 1; j < p->nhits; j++) {
-			size_t ri = group_root(p->hits, i);
-			size_t rj = group_root(p->hits, j);
+	json_t *owners, *alias;
+	size_t j;
+	int err;
 
-			if (ri != rj && entries_related(p->hits[i].entry,
-			    p->hits[j].entry))
-				p->hits[rj].group = ri;
+	if (p->nhits < 2)
+		return PC_OK;
+	owners = json_object();
+	err = owners != NULL ? PC_OK : PC_ERR_NOMEM;
+	for (size_t i = 0; i < p->nhits && err == PC_OK; i++) {
+		err = group_id(p, owners, json_object_get(p->hits[i].entry, "id"), i);
+		json_array_foreach(json_object_get(p->hits[i].entry, "aliases"), j,
+		    alias) {
+			if (err == PC_OK)
+				err = group_id(p, owners, alias, i);
 		}
 	}
+	json_decref(owners);
 	for (size_t i = 0; i < p->nhits; i++)
 		p->hits[i].group = group_root(p->hits, i);
+	return err;
 }
 
 /* CVE ids (and distro copies such as DEBIAN-CVE-...) rank after others. */
@@ -706,17 +724,16 @@ compare_json_ids(const void *a, const void *b)
 	    json_string_value(*(json_t *const *)b));
 }
 
-/* Adds s to ids unless present; ids is an array of strings. */
+/* Adds s to ids unless seen (an object used as a set, or NULL) has it. */
 static int
-ids_add(json_t *ids, json_t *s)
+ids_add(json_t *ids, json_t *seen, json_t *s)
 {
-	json_t *item;
-	size_t i;
+	const char *text = json_string_value(s);
 
-	json_array_foreach(ids, i, item) {
-		if (json_equal(item, s))
-			return PC_OK;
-	}
+	if (text == NULL || json_object_get(seen, text) != NULL)
+		return PC_OK;
+	if (seen != NULL && json_object_set(seen, text, json_true()) != 0)
+		return PC_ERR_NOMEM;
 	return json_array_append(ids, s) == 0 ? PC_OK : PC_ERR_NOMEM;
 }
 
@@ -724,20 +741,26 @@ ids_add(json_t *ids, json_t *s)
 static json_t *
 group_ids(const struct package *p, size_t g)
 {
-	json_t *ids = json_array(), *alias, *sorted = NULL;
+	json_t *ids = json_array(), *seen = NULL, *alias;
+	json_t *sorted = NULL;
 	json_t **list = NULL;
-	size_t i, j, n;
+	size_t i, j, n, members = 0;
 
-	if (ids == NULL)
-		return NULL;
+	for (i = 0; i < p->nhits; i++)
+		members += p->hits[i].group == g;
+	/* One record's aliases are unique already (osv_parse): no set needed. */
+	if (members > 1)
+		seen = json_object();
+	if (ids == NULL || (members > 1 && seen == NULL))
+		goto out;
 	for (i = 0; i < p->nhits; i++) {
 		if (p->hits[i].group != g)
 			continue;
-		if (ids_add(ids, json_object_get(p->hits[i].entry, "id")) != PC_OK)
+		if (ids_add(ids, seen, json_object_get(p->hits[i].entry, "id")))
 			goto out;
 		json_array_foreach(json_object_get(p->hits[i].entry, "aliases"), j,
 		    alias) {
-			if (ids_add(ids, alias) != PC_OK)
+			if (ids_add(ids, seen, alias) != PC_OK)
 				goto out;
 		}
 	}
@@ -759,6 +782,7 @@ group_ids(const struct package *p, size_t g)
 out:
 	pc_free(list);
 	json_decref(ids);
+	json_decref(seen);
 	return sorted;
 }
 
@@ -880,7 +904,9 @@ package_emit(struct matcher *m, struct package *p)
 	size_t n = 0;
 	int err = PC_OK;
 
-	hits_group(p);
+	err = hits_group(p);
+	if (err != PC_OK)
+		return err;
 	list = pc_calloc(p->nhits + 1, sizeof(*list));
 	if (list == NULL)
 		return PC_ERR_NOMEM;

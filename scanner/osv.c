@@ -513,6 +513,14 @@ osv_parse(const char *data, size_t len, json_t **out, char *reason,
 		return fail(reason, reasonlen, PC_ERR_LIMIT,
 		    "JSON nesting is deeper than %d levels", OSV_MAX_DEPTH);
 	root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	/*
+	 * jansson leaves the error text empty when its lexer allocation fails.
+	 * NOTE: it reports some other allocation failures as syntax errors,
+	 * which then come back as PC_ERR_INVALID.
+	 */
+	if (root == NULL && (json_error_code(&jerr) == json_error_out_of_memory ||
+	    jerr.text[0] == '\0'))
+		return fail(reason, reasonlen, PC_ERR_NOMEM, "out of memory");
 	if (root == NULL)
 		return fail(reason, reasonlen, PC_ERR_INVALID,
 		    "invalid JSON at line %d column %d: %s", jerr.line,

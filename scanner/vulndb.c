@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,11 @@ struct vulndb {
 	json_t *info;
 	char *path;
 	struct stat st;
+	/* Decoded values by "ECOSYSTEM\nNAME", so that a package (or a source
+	 * shared by several binaries) is decoded once, not once per lookup. */
+	pthread_mutex_t cache_lock;
+	json_t *cache;
+	size_t cache_bytes;
 };
 
 #define fail osv_set_reason
@@ -725,8 +731,10 @@ vulndb_open(const char *path, struct vulndb **out, char *reason,
 	db = pc_calloc(1, sizeof(*db));
 	if (db == NULL)
 		return PC_ERR_NOMEM;
+	pthread_mutex_init(&db->cache_lock, NULL);
 	db->path = pc_strdup(path);
-	if (db->path == NULL) {
+	db->cache = json_object();
+	if (db->path == NULL || db->cache == NULL) {
 		err = PC_ERR_NOMEM;
 		goto out;
 	}
@@ -760,15 +768,45 @@ vulndb_close(struct vulndb *db)
 	if (db->env != NULL)
 		mdb_env_close(db->env);
 	json_decref(db->info);
+	json_decref(db->cache);
+	pthread_mutex_destroy(&db->cache_lock);
 	pc_free(db->path);
 	pc_free(db);
+}
+
+/* Returns a new reference to the cached value of ckey, or NULL. */
+static json_t *
+cache_get(struct vulndb *db, const char *ckey)
+{
+	json_t *entries;
+
+	pthread_mutex_lock(&db->cache_lock);
+	entries = json_incref(json_object_get(db->cache, ckey));
+	pthread_mutex_unlock(&db->cache_lock);
+	return entries;
+}
+
+/* Caches entries (size bytes encoded); starts over when the cache is full. */
+static void
+cache_put(struct vulndb *db, const char *ckey, json_t *entries, size_t size)
+{
+	pthread_mutex_lock(&db->cache_lock);
+	if (db->cache_bytes + size > VULNDB_CACHE_MAX_BYTES) {
+		json_object_clear(db->cache);
+		db->cache_bytes = 0;
+	}
+	/* Out of memory here only costs a later decode. */
+	if (json_object_set(db->cache, ckey, entries) == 0)
+		db->cache_bytes += size;
+	pthread_mutex_unlock(&db->cache_lock);
 }
 
 int
 vulndb_lookup(struct vulndb *db, const char *ecosystem, const char *name,
     json_t **entries)
 {
-	char key[KEY_MAX];
+	char key[KEY_MAX], ckey[KEY_MAX + 1];
+	size_t elen = strlen(ecosystem);
 	MDB_val k, v;
 	MDB_txn *txn;
 	json_error_t jerr;
@@ -779,6 +817,13 @@ vulndb_lookup(struct vulndb *db, const char *ecosystem, const char *name,
 	k.mv_data = key;
 	if (k.mv_size == 0)
 		return PC_OK;
+	memcpy(ckey, key, k.mv_size);
+	ckey[elen] = '\n';
+	ckey[k.mv_size] = '\0';
+	*entries = cache_get(db, ckey);
+	if (*entries != NULL)
+		return PC_OK;
+
 	rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn);
 	if (rc != 0)
 		return rc == ENOMEM ? PC_ERR_NOMEM : PC_ERR_IO;
@@ -787,6 +832,8 @@ vulndb_lookup(struct vulndb *db, const char *ecosystem, const char *name,
 		*entries = json_loadb(v.mv_data, v.mv_size, 0, &jerr);
 		if (*entries == NULL)
 			err = PC_ERR_INVALID;
+		else
+			cache_put(db, ckey, *entries, v.mv_size);
 	} else if (rc != MDB_NOTFOUND) {
 		err = PC_ERR_IO;
 	}

@@ -43,6 +43,9 @@
 
 #define VULNDB_FORMAT 1
 #define VULNDB_MAX_RECORDS 4000000 /* records in one import */
+/* Encoded bytes of decoded lookup results kept in memory per open
+ * database; the cache is emptied when a new result would pass it. */
+#define VULNDB_CACHE_MAX_BYTES (32u << 20)
 
 struct vulndb_builder;
 struct vulndb;
@@ -86,8 +89,9 @@ void vulndb_close(struct vulndb *db);
 /*
  * Looks up the advisories of (ecosystem, name) and stores a new reference
  * to the ENTRY array in *entries, or NULL when there are none. PyPI names
- * are normalised here. Returns PC_OK, PC_ERR_INVALID (a stored value is
- * not valid JSON) or PC_ERR_NOMEM.
+ * are normalised here. The array is shared with the lookup cache and with
+ * other threads: callers must not modify it. Returns PC_OK, PC_ERR_INVALID
+ * (a stored value is not valid JSON), PC_ERR_IO or PC_ERR_NOMEM.
  */
 int vulndb_lookup(struct vulndb *db, const char *ecosystem, const char *name,
     json_t **entries);
