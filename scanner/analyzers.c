@@ -16,5 +16,6 @@ const struct analyzer *const scanner_analyzers[] = {
 	&analyzer_python,
 	&analyzer_npm,
 	&analyzer_go,
+	&analyzer_java,
 	NULL,
 };

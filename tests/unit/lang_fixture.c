@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -59,6 +60,17 @@ lang_package_find(json_t *packages, const char *name, const char *version)
 			return pkg;
 	}
 	return NULL;
+}
+
+struct scan_file
+lang_regular_file(const char *path)
+{
+	struct scan_file f;
+
+	memset(&f, 0, sizeof(f));
+	f.path = path;
+	f.mode = S_IFREG | 0644;
+	return f;
 }
 
 size_t

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "scanner/analyzer.h"
 #include "scanner/layer_result.h"
 
 /*
@@ -25,6 +26,9 @@ json_t *lang_packages(const struct layer_result *res, const char *path,
 /* Returns the package named name at version in packages, or NULL. */
 json_t *lang_package_find(json_t *packages, const char *name,
     const char *version);
+
+/* Returns a scan_file for a regular file (mode 0644) at path. */
+struct scan_file lang_regular_file(const char *path);
 
 size_t lang_error_count(const struct layer_result *res);
 

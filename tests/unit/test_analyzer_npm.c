@@ -17,23 +17,12 @@
 
 #define FIXTURES "tests/data/fixtures/npm/"
 
-static struct scan_file
-regular_file(const char *path)
-{
-	struct scan_file f;
-
-	memset(&f, 0, sizeof(f));
-	f.path = path;
-	f.mode = S_IFREG | 0644;
-	return f;
-}
-
 /* Runs wants() and analyze() on data as the walker would hand it over. */
 static void
 run_npm(struct layer_result *res, const char *path, const void *data,
     size_t len)
 {
-	struct scan_file f = regular_file(path);
+	struct scan_file f = lang_regular_file(path);
 	size_t max = 0;
 
 	assert_int_equal(layer_result_init(res, NULL), PC_OK);
@@ -101,17 +90,17 @@ test_wants_package_roots(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
-		f = regular_file(roots[i]);
+		f = lang_regular_file(roots[i]);
 		max = 0;
 		assert_int_equal(analyzer_npm.wants(&f, &max),
 		    ANALYZER_CONTENT);
 		assert_true(max >= 64 * 1024);
 	}
 	for (i = 0; i < sizeof(not_roots) / sizeof(not_roots[0]); i++) {
-		f = regular_file(not_roots[i]);
+		f = lang_regular_file(not_roots[i]);
 		assert_int_equal(analyzer_npm.wants(&f, &max), ANALYZER_SKIP);
 	}
-	f = regular_file("app/node_modules/ms/package.json");
+	f = lang_regular_file("app/node_modules/ms/package.json");
 	f.mode = S_IFLNK | 0777;
 	assert_int_equal(analyzer_npm.wants(&f, &max), ANALYZER_SKIP);
 }
@@ -123,16 +112,16 @@ test_wants_lockfiles(void **state)
 	size_t max = 0;
 
 	(void)state;
-	f = regular_file("app/package-lock.json");
+	f = lang_regular_file("app/package-lock.json");
 	assert_int_equal(analyzer_npm.wants(&f, &max), ANALYZER_CONTENT);
 	assert_true(max >= 1024 * 1024);
-	f = regular_file("package-lock.json");
+	f = lang_regular_file("package-lock.json");
 	assert_int_equal(analyzer_npm.wants(&f, &max), ANALYZER_CONTENT);
-	f = regular_file("app/node_modules/.package-lock.json");
+	f = lang_regular_file("app/node_modules/.package-lock.json");
 	assert_int_equal(analyzer_npm.wants(&f, &max), ANALYZER_SKIP);
-	f = regular_file("app/node_modules/some-pkg/package-lock.json");
+	f = lang_regular_file("app/node_modules/some-pkg/package-lock.json");
 	assert_int_equal(analyzer_npm.wants(&f, &max), ANALYZER_SKIP);
-	f = regular_file("app/yarn.lock");
+	f = lang_regular_file("app/yarn.lock");
 	assert_int_equal(analyzer_npm.wants(&f, &max), ANALYZER_SKIP);
 }
 
@@ -418,7 +407,7 @@ test_brackets_in_strings(void **state)
 static void
 test_huge_lockfile_cut(void **state)
 {
-	struct scan_file f = regular_file("package-lock.json");
+	struct scan_file f = lang_regular_file("package-lock.json");
 	struct layer_result res;
 	size_t max = 0;
 	char *data;
@@ -470,7 +459,7 @@ test_allocation_failures(void **state)
 	(void)state;
 	data = lang_fixture_read(FIXTURES "lock-v2/package-lock.json", &len);
 	for (n = 0; n < 300; n += 3) {
-		struct scan_file f = regular_file("package-lock.json");
+		struct scan_file f = lang_regular_file("package-lock.json");
 		struct layer_result res;
 		int err;
 

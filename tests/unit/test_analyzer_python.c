@@ -26,23 +26,12 @@ read_fixture(const char *name, size_t *len)
 	return lang_fixture_read(path, len);
 }
 
-static struct scan_file
-regular_file(const char *path)
-{
-	struct scan_file f;
-
-	memset(&f, 0, sizeof(f));
-	f.path = path;
-	f.mode = S_IFREG | 0644;
-	return f;
-}
-
 /* Runs the analyzer on text; returns the package stored, or NULL. */
 static json_t *
 analyze_text(struct layer_result *res, const char *path,
     const unsigned char *data, size_t len)
 {
-	struct scan_file f = regular_file(path);
+	struct scan_file f = lang_regular_file(path);
 	size_t max = 0;
 
 	assert_int_equal(analyzer_python.wants(&f, &max), ANALYZER_CONTENT);
@@ -105,18 +94,18 @@ test_wants_paths(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(claimed) / sizeof(claimed[0]); i++) {
-		f = regular_file(claimed[i]);
+		f = lang_regular_file(claimed[i]);
 		max = 0;
 		assert_int_equal(analyzer_python.wants(&f, &max),
 		    ANALYZER_CONTENT);
 		assert_true(max >= 64 * 1024);
 	}
 	for (i = 0; i < sizeof(skipped) / sizeof(skipped[0]); i++) {
-		f = regular_file(skipped[i]);
+		f = lang_regular_file(skipped[i]);
 		assert_int_equal(analyzer_python.wants(&f, &max),
 		    ANALYZER_SKIP);
 	}
-	f = regular_file("usr/lib/python3/dist-packages/x.egg-info");
+	f = lang_regular_file("usr/lib/python3/dist-packages/x.egg-info");
 	f.mode = S_IFDIR | 0755;
 	assert_int_equal(analyzer_python.wants(&f, &max), ANALYZER_SKIP);
 	f.mode = S_IFLNK | 0777;
@@ -381,7 +370,7 @@ static void
 test_truncated_headers(void **state)
 {
 	struct layer_result res;
-	struct scan_file f = regular_file("a.dist-info/METADATA");
+	struct scan_file f = lang_regular_file("a.dist-info/METADATA");
 	static const char text[] = "Name: cut\nSummary: xxxxxxxxxxx";
 	json_t *entry;
 
@@ -406,7 +395,7 @@ test_allocation_failures(void **state)
 	(void)state;
 	data = read_fixture("pip-23.2.1.dist-info/METADATA", &len);
 	for (n = 0; n < 40; n++) {
-		struct scan_file f = regular_file("p.dist-info/METADATA");
+		struct scan_file f = lang_regular_file("p.dist-info/METADATA");
 		struct layer_result res;
 		int err;
 
