@@ -9,7 +9,7 @@
 #include "common/error.h"
 #include "scanner/secrets.h"
 
-/* Longest variable name quoted in a message; longer names are cut. */
+/* Maximum length of a variable name quoted in a message; longer names are cut. */
 #define ENV_NAME_MAX 128U
 
 static int

@@ -18,7 +18,7 @@
  *               a variable named like a credential (*_TOKEN, *_SECRET,
  *               *_PASSWORD, *_API_KEY, AWS_SECRET_ACCESS_KEY, ...) has a
  *               non-empty value, or a value matches a secret rule. The
- *               message names the variable and never holds its value.
+ *               message names the variable and never contains its value.
  */
 
 /* Environment variables examined; the rest are ignored. */
