@@ -40,7 +40,12 @@
  * "unsupported Go build info layout (Go < 1.18)" scan error.
  */
 
-/* Largest executable read; bigger files are skipped unseen. */
+/*
+ * Largest executable read; bigger files are skipped unseen.
+ * NOTE: the tar walker streams at most its max_file_bytes (64 MiB by
+ * default) of a file, so build info that a larger binary places beyond
+ * that offset is not found.
+ */
 #define GO_BINARY_MAX_BYTES (512ULL * 1024 * 1024)
 
 /* Smallest file that can hold an ELF header and the build info header. */

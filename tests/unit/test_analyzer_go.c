@@ -16,6 +16,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "scanner/analyzers.h"
+#include "scanner/layer_scan.h"
 #include "tests/unit/lang_fixture.h"
 
 /* The sentinels that frame the module information in Go binaries. */
@@ -632,6 +633,64 @@ test_real_go_binary(void **state)
 	assert_int_equal(system(command), 0);
 }
 
+/* Writes a plain tar layer with one executable at path to a temp file. */
+static int
+layer_with_file(const char *path, const void *data, size_t len, char *tmp)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	int fd;
+
+	assert_non_null(a);
+	assert_non_null(e);
+	fd = mkstemp(tmp);
+	assert_true(fd >= 0);
+	assert_int_equal(archive_write_set_format_pax_restricted(a),
+	    ARCHIVE_OK);
+	assert_int_equal(archive_write_open_fd(a, fd), ARCHIVE_OK);
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0755);
+	archive_entry_set_size(e, (la_int64_t)len);
+	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+	assert_int_equal(archive_write_data(a, data, len), (la_ssize_t)len);
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	archive_entry_free(e);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+/* The tar walker hands the binary over in chunks through stream_data(). */
+static void
+test_through_layer_walker(void **state)
+{
+	static const struct analyzer *const only_go[] = { &analyzer_go, NULL };
+	char tmp[] = "/tmp/portcullis-go-layer-XXXXXX";
+	struct scan_source *src;
+	struct layer_result res;
+	struct buf b;
+	int fd;
+
+	(void)state;
+	/* The blob starts 48 bytes before the end of the first 64 KiB. */
+	elf_start(&b, 65536 - 48);
+	append_buildinfo(&b, "go1.22.4 X:boringcrypto", modinfo_text, 0x2);
+	pad_to(&b, 200000);
+	fd = layer_with_file("./usr/local/bin/app", b.data, b.len, tmp);
+	src = scan_source_fd_new(fd);
+	assert_non_null(src);
+	assert_int_equal(layer_result_init(&res, NULL), PC_OK);
+	assert_int_equal(layer_scan_run_with(src, NULL, NULL, NULL, &res,
+	    only_go), PC_OK);
+	assert_handcrafted_result(&res);
+	layer_result_free(&res);
+	scan_source_free(src);
+	close(fd);
+	unlink(tmp);
+	buf_free(&b);
+}
+
 static void
 test_allocation_failures(void **state)
 {
@@ -675,6 +734,7 @@ main(void)
 		cmocka_unit_test(test_many_decoy_magics),
 		cmocka_unit_test(test_modinfo_without_sentinels),
 		cmocka_unit_test(test_real_go_binary),
+		cmocka_unit_test(test_through_layer_walker),
 		cmocka_unit_test(test_allocation_failures),
 	};
 
