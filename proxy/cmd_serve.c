@@ -268,7 +268,9 @@ cmd_config(int argc, char **argv)
 		return 2;
 	}
 	config_init(&cfg);
-	if (config_load_file(&cfg, file, stdout, &problems) == PC_OK)
+	config_load_file(&cfg, file, stdout, &problems);
+	/* source is set once the YAML parsed: then check the whole file. */
+	if (cfg.source != NULL)
 		config_validate(&cfg, stdout, &problems);
 	config_free(&cfg);
 	if (problems > 0) {

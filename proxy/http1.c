@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -23,6 +24,8 @@
 #define H1_OUTPUT_HIGH (512 * 1024)
 /* Largest piece read from a body source at once. */
 #define H1_READ_CHUNK (64 * 1024)
+/* Seconds a closing connection waits for the client's EOF. */
+#define H1_LINGER_S 2
 /* Largest file segment handed to sendfile at once. */
 #define H1_FILE_CHUNK (4 * 1024 * 1024)
 
@@ -33,9 +36,11 @@ struct h1_conn {
 	bool head_sent;
 	bool waiting_body;  /* the body source returned HTTP_BODY_AGAIN */
 	bool close_after;   /* close once the output buffer drains */
+	bool lingering;     /* write side shut down, reading until EOF */
 };
 
 static void h1_pump(struct conn *c);
+static void h1_linger(struct h1_conn *h);
 static void h1_process_input(struct h1_conn *h);
 
 static void
@@ -144,8 +149,7 @@ h1_parse_header_line(struct http_exchange *x, const char *line, size_t len)
 	return err == PC_OK ? 0 : 500;
 }
 
-/* Splits a head into lines; returns 0 or an HTTP status. */
-static int
+int
 h1_parse_head(struct http_exchange *x, char *head, size_t len)
 {
 	size_t pos = 0;
@@ -317,6 +321,31 @@ h1_write_head(struct h1_conn *h, struct http_exchange *x)
 	return evbuffer_add(out, "\r\n", 2);
 }
 
+/*
+ * Closes after the last response byte has left: shuts the write side down
+ * and reads until the client closes (or H1_LINGER_S passes). Closing with
+ * unread input would make the kernel reset the connection and drop the
+ * response bytes still in flight.
+ */
+static void
+h1_linger(struct h1_conn *h)
+{
+	struct timeval tv = {H1_LINGER_S, 0};
+	evutil_socket_t fd = bufferevent_getfd(h->c->bev);
+
+	if (h->lingering)
+		return;
+	h->lingering = true;
+	if (h->c->tls || fd < 0 || shutdown(fd, SHUT_WR) != 0) {
+		conn_close(h->c);
+		return;
+	}
+	evbuffer_drain(bufferevent_get_input(h->c->bev),
+	    evbuffer_get_length(bufferevent_get_input(h->c->bev)));
+	bufferevent_set_timeouts(h->c->bev, &tv, NULL);
+	bufferevent_enable(h->c->bev, EV_READ);
+}
+
 /* Finishes the current exchange and moves on to the next request. */
 static void
 h1_finish(struct h1_conn *h, bool complete)
@@ -329,7 +358,7 @@ h1_finish(struct h1_conn *h, bool complete)
 		h->close_after = true;
 		bufferevent_disable(h->c->bev, EV_READ);
 		if (evbuffer_get_length(bufferevent_get_output(h->c->bev)) == 0)
-			conn_close(h->c);
+			h1_linger(h);
 		return;
 	}
 	h1_reset_timeouts(h);
@@ -395,12 +424,16 @@ h1_pump(struct conn *c)
 	struct h1_conn *h = c->proto_state;
 	struct http_exchange *x = h->cur;
 
-	if (c->closing)
+	if (c->closing || h->close_after)
 		return;
 	if (x == NULL) {
 		if (conn_server_draining(c) &&
 		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
-			conn_close(c);
+			/* Idle while draining: close once the output is out. */
+			h->close_after = true;
+			bufferevent_disable(c->bev, EV_READ);
+			if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+				h1_linger(h);
 			return;
 		}
 		h1_process_input(h);
@@ -444,8 +477,14 @@ static void
 h1_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
+	struct h1_conn *h = c->proto_state;
 
-	h1_process_input(c->proto_state);
+	if (h->lingering) {
+		evbuffer_drain(bufferevent_get_input(bev),
+		    evbuffer_get_length(bufferevent_get_input(bev)));
+		return;
+	}
+	h1_process_input(h);
 }
 
 static void
@@ -456,7 +495,7 @@ h1_write_cb(struct bufferevent *bev, void *arg)
 
 	if (h->close_after) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			conn_close(c);
+			h1_linger(h);
 		return;
 	}
 	if (h->cur != NULL && h->head_sent && !h->waiting_body)

@@ -101,6 +101,13 @@ int http_request_add_header(struct http_request *req, const char *name,
 int http_request_set_target(struct http_request *req, const char *target,
     size_t len);
 
+/*
+ * Parses an HTTP/1.1 request head (request line and header lines, up to
+ * and including the empty line) into x->req. Returns 0, or the HTTP status
+ * to answer a bad head with (400, 414, 431, 501, 505). head is modified.
+ */
+int h1_parse_head(struct http_exchange *x, char *head, size_t len);
+
 /* Front-end entry points, called once the protocol is known. */
 void h1_conn_start(struct conn *c);
 void h2_conn_start(struct conn *c);

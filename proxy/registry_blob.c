@@ -318,6 +318,8 @@ stream_respond(struct blob_stream *s, uint64_t size, const char *cache)
 	    &start, &last);
 
 	http_exchange_log(x)->cache = cache;
+	if (s->in != NULL)
+		http_exchange_log(x)->upstream_status = s->in->upstream_status;
 	registry_common_headers(x);
 	snprintf(etag, sizeof(etag), "\"%s\"", digest);
 	http_add_header(x, "Docker-Content-Digest", digest);

@@ -121,6 +121,8 @@ conn_close(struct conn *c)
 {
 	if (c->closing)
 		return;
+	log_debug("event=conn_close peer=%s pending_output=%zu", c->peer,
+	    c->bev != NULL ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0);
 	c->closing = true;
 	if (c->bev != NULL)
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
