@@ -224,6 +224,11 @@ on_socket_event(evutil_socket_t fd, short what, void *arg)
 	check_multi_info(c);
 }
 
+/*
+ * Watches fd as libcurl asks. On allocation failure it logs and returns 0
+ * instead of -1, because -1 makes libcurl mark the whole multi handle dead;
+ * the unwatched transfer then ends through its header or stall timer.
+ */
 static int
 on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
@@ -240,28 +245,29 @@ on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socket
 		}
 		return 0;
 	}
-	if (w == NULL) {
-		w = pc_calloc(1, sizeof(*w));
-		if (w == NULL)
-			return -1;
-		w->c = c;
-		curl_multi_assign(c->multi, fd, w);
-	}
 	kind = EV_PERSIST;
 	if (what & CURL_POLL_IN)
 		kind |= EV_READ;
 	if (what & CURL_POLL_OUT)
 		kind |= EV_WRITE;
-	if (w->ev == NULL) {
-		w->ev = event_new(c->base, fd, kind, on_socket_event, c);
-		if (w->ev == NULL)
-			return -1;
+	if (w == NULL) {
+		w = pc_calloc(1, sizeof(*w));
+		if (w != NULL)
+			w->ev = event_new(c->base, fd, kind, on_socket_event, c);
+		if (w == NULL || w->ev == NULL) {
+			pc_free(w);
+			log_error("event=upstream_socket_watch_failed fd=%d error=\"out of memory\"",
+			    (int)fd);
+			return 0;
+		}
+		curl_multi_assign(c->multi, fd, w);
 	} else {
 		/* Reassigning a deleted event is allowed, also from inside its callback. */
 		event_del(w->ev);
 		event_assign(w->ev, c->base, fd, kind, on_socket_event, c);
 	}
-	return event_add(w->ev, NULL);
+	event_add(w->ev, NULL);
+	return 0;
 }
 
 static void

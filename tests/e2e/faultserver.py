@@ -9,6 +9,9 @@ repository name, over plain HTTP/1.1 on 127.0.0.1 only:
   GET|HEAD /v2/<name>/manifests/<ref>    tag from index.json or --manifest, or digest
   GET|HEAD /v2/<name>/blobs/<digest>     Range "bytes=N-" and "bytes=N-M" give 206
 
+With --tls-cert and --tls-key the registry port speaks HTTPS (ALPN
+http/1.1 only); the redirect port stays plain HTTP.
+
 It listens on two ports, both printed on stdout before anything else:
 
   PORT <n>            the registry
@@ -23,9 +26,10 @@ it at run time. Keys, all optional (the same keys inside "paths": {"<path>":
   stall_after: N        send N body bytes, then wait stall_seconds before the rest
   stall_seconds: S      (default 10)
   delay_headers: S      sleep S seconds before sending the status line
-  status: C             answer C (429, 503, ...) with an OCI error body
+  status: C             respond with status C (429, 503, ...) and an OCI error body
   retry_after: V        Retry-After value sent with status
   redirect: true        answer blob GETs with 307 to REDIRECT_PORT
+  redirect_to: URL      answer with 307 and this Location, sent as given (may be relative)
   corrupt: true         flip the first body byte (digest mismatch)
   chunked: true         send the body with chunked encoding and no Content-Length
   auth: "bearer"        require a token from GET /token (the realm)
@@ -35,6 +39,7 @@ it at run time. Keys, all optional (the same keys inside "paths": {"<path>":
   expires_in: S         expires_in of issued tokens (omitted when unset)
   revoke_tokens: true   tokens issued so far become invalid (applied once)
   reject_tokens: true   every token is answered with error="invalid_token"
+  insufficient_scope: true  every token is answered with error="insufficient_scope"
 
 GET /_stats returns {"paths": {path: count}, "token_requests": n,
 "token_scopes": [...], "redirect_rejected": n, "authorization": {path:
@@ -46,6 +51,7 @@ import base64
 import hashlib
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -240,9 +246,9 @@ class Handler(BaseHTTPRequestHandler):
         if header.startswith("Bearer "):
             with LOCK:
                 valid = header[7:] in STATE["valid_tokens"] and not mode.get("reject_tokens")
-            if valid:
+            if valid and not mode.get("insufficient_scope"):
                 return True
-            challenge += ',error="invalid_token"'
+            challenge += ',error="%s"' % ("insufficient_scope" if valid else "invalid_token")
         self.send_error_json(401, "UNAUTHORIZED", "authentication required",
                              {"WWW-Authenticate": challenge})
         return False
@@ -258,6 +264,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         if not self.check_auth(mode):
             return
+
+        if "redirect_to" in mode:
+            self.send_response(307)
+            self.send_header("Location", mode["redirect_to"])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if "status" in mode:
             extra = {}
             if "retry_after" in mode:
@@ -268,6 +281,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/v2/":
             self.send_json(200, {}, {"Docker-Distribution-API-Version": "registry/2.0"})
             return
+
         parts = path.split("/")
         if len(parts) < 5 or parts[-2] not in ("manifests", "blobs"):
             self.send_error_json(404, "NAME_UNKNOWN", "unknown path")
@@ -280,6 +294,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
             self.send_file(entry[0], entry[1], mode)
             return
+
         blob = BLOBS.get(ref)
         if blob is None:
             self.send_error_json(404, "BLOB_UNKNOWN", "blob unknown")
@@ -299,6 +314,7 @@ class Handler(BaseHTTPRequestHandler):
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         if mode.get("corrupt") and data:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
+
         status = 200
         headers = {}
         rng = self.headers.get("Range")
@@ -314,6 +330,7 @@ class Handler(BaseHTTPRequestHandler):
             headers["Content-Range"] = "bytes %d-%d/%d" % (start, end, len(data))
             data = data[start:end + 1]
             status = 206
+
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Docker-Content-Digest", digest)
@@ -383,6 +400,8 @@ def main():
     parser.add_argument("--manifest", action="append", default=[],
                         help="TAG=FILE: serve FILE as manifest TAG (and by its digest)")
     parser.add_argument("--mode", default="{}", help="initial mode, a JSON object")
+    parser.add_argument("--tls-cert", help="PEM certificate: serve the registry port over TLS")
+    parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
     args = parser.parse_args()
 
     if args.root:
@@ -395,6 +414,11 @@ def main():
 
     main_server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     redirect_server = ThreadingHTTPServer(("127.0.0.1", 0), RedirectHandler)
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        context.set_alpn_protocols(["http/1.1"])
+        main_server.socket = context.wrap_socket(main_server.socket, server_side=True)
     for server in (main_server, redirect_server):
         server.daemon_threads = True
     PORTS["main"] = main_server.server_address[1]

@@ -69,6 +69,8 @@ struct result {
 	bool fail_in_data;
 	bool fail_in_headers;
 	bool pause_first;
+	bool count_only;   /* count body bytes without storing them */
+	size_t body_bytes;
 	int pending;   /* fetches still running; the loop stops at 0 */
 	int *shared_pending;
 };
@@ -194,14 +196,68 @@ stat_authorization(const char *path)
 	return copy;
 }
 
+/*
+ * Starts faultserver.py serving the test blob and manifest, over TLS when
+ * tls_cert is set, and reads the two ports it prints. Returns 0 or -1.
+ */
 static int
-start_server(void **state)
+spawn_faultserver(const char *tls_cert, const char *tls_key, pid_t *pid, int *port,
+    int *redirect_port)
 {
 	int pipe_fds[2];
 	FILE *out;
 	char line[128];
 	char manifest_arg[160];
+
+	snprintf(manifest_arg, sizeof(manifest_arg), "latest=%s", srv.manifest_path);
+	*port = 0;
+	*redirect_port = 0;
+	if (pipe(pipe_fds) != 0)
+		return -1;
+	*pid = fork();
+	if (*pid < 0)
+		return -1;
+	if (*pid == 0) {
+		dup2(pipe_fds[1], STDOUT_FILENO);
+		close(pipe_fds[0]);
+		close(pipe_fds[1]);
+		if (tls_cert != NULL)
+			execlp("python3", "python3", FAULTSERVER, "--blob", srv.blob_path,
+			    "--manifest", manifest_arg, "--tls-cert", tls_cert, "--tls-key", tls_key,
+			    (char *)NULL);
+		else
+			execlp("python3", "python3", FAULTSERVER, "--blob", srv.blob_path,
+			    "--manifest", manifest_arg, (char *)NULL);
+		_exit(127);
+	}
+	close(pipe_fds[1]);
+	out = fdopen(pipe_fds[0], "r");
+	while (out != NULL && fgets(line, sizeof(line), out) != NULL) {
+		if (strncmp(line, "PORT ", 5) == 0)
+			*port = (int)strtol(line + 5, NULL, 10);
+		else if (strncmp(line, "REDIRECT_PORT ", 14) == 0)
+			*redirect_port = (int)strtol(line + 14, NULL, 10);
+		if (*port > 0 && *redirect_port > 0)
+			break;
+	}
+	if (out != NULL)
+		fclose(out);
+	if (*port <= 0 || *redirect_port <= 0) {
+		fprintf(stderr, "the fault server (%s) did not print its ports; "
+		    "run the test from the repository root\n", FAULTSERVER);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+start_server(void **state)
+{
 	uint32_t x = 2463534242u;
+
+	/* Everything here talks to 127.0.0.1 directly, never through a configured proxy. */
+	setenv("no_proxy", "127.0.0.1,localhost", 1);
+	setenv("NO_PROXY", "127.0.0.1,localhost", 1);
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(srv.dir, sizeof(srv.dir), "/tmp/test_upstream.XXXXXX");
@@ -225,39 +281,8 @@ start_server(void **state)
 	write_file(srv.manifest_path, srv.manifest, strlen(srv.manifest));
 	digest_of(srv.manifest, strlen(srv.manifest), srv.manifest_digest,
 	    sizeof(srv.manifest_digest));
-	snprintf(manifest_arg, sizeof(manifest_arg), "latest=%s", srv.manifest_path);
 
-	if (pipe(pipe_fds) != 0)
-		return -1;
-	srv.pid = fork();
-	if (srv.pid < 0)
-		return -1;
-	if (srv.pid == 0) {
-		dup2(pipe_fds[1], STDOUT_FILENO);
-		close(pipe_fds[0]);
-		close(pipe_fds[1]);
-		execlp("python3", "python3", FAULTSERVER, "--blob", srv.blob_path,
-		    "--manifest", manifest_arg, (char *)NULL);
-		_exit(127);
-	}
-	close(pipe_fds[1]);
-	out = fdopen(pipe_fds[0], "r");
-	while (out != NULL && fgets(line, sizeof(line), out) != NULL) {
-		if (strncmp(line, "PORT ", 5) == 0)
-			srv.port = (int)strtol(line + 5, NULL, 10);
-		else if (strncmp(line, "REDIRECT_PORT ", 14) == 0)
-			srv.redirect_port = (int)strtol(line + 14, NULL, 10);
-		if (srv.port > 0 && srv.redirect_port > 0)
-			break;
-	}
-	if (out != NULL)
-		fclose(out);
-	if (srv.port <= 0 || srv.redirect_port <= 0) {
-		fprintf(stderr, "the fault server (%s) did not print its ports; "
-		    "run the test from the repository root\n", FAULTSERVER);
-		return -1;
-	}
-	return 0;
+	return spawn_faultserver(NULL, NULL, &srv.pid, &srv.port, &srv.redirect_port);
 }
 
 static int
@@ -300,21 +325,29 @@ struct fixture {
 };
 
 static void
-fixture_open(struct fixture *fx, const struct upstream_config *extra)
+fixture_open_url(struct fixture *fx, const struct upstream_config *extra, const char *url)
 {
 	struct upstream_config cfg = { 0 };
-	char url[64];
 
 	if (extra != NULL)
 		cfg = *extra;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
 	cfg.name = "fault";
 	cfg.url = url;
-	cfg.tls_verify = true;
+	if (extra == NULL)
+		cfg.tls_verify = true;
 	fx->base = event_base_new();
 	assert_non_null(fx->base);
 	assert_int_equal(upstream_client_new(fx->base, &fx->client), PC_OK);
 	assert_int_equal(upstream_new(fx->client, &cfg, &fx->upstream), PC_OK);
+}
+
+static void
+fixture_open(struct fixture *fx, const struct upstream_config *extra)
+{
+	char url[64];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
+	fixture_open_url(fx, extra, url);
 }
 
 static void
@@ -361,7 +394,9 @@ on_data(void *arg, const void *data, size_t len)
 	struct result *res = arg;
 
 	res->data_calls++;
-	assert_int_equal(buf_append(&res->body, data, len), PC_OK);
+	res->body_bytes += len;
+	if (!res->count_only)
+		assert_int_equal(buf_append(&res->body, data, len), PC_OK);
 	if (res->cancel_in_data) {
 		upstream_fetch_cancel(res->fetch);
 		/* After a cancel no on_done may follow; count the fetch as ended here. */
@@ -667,7 +702,7 @@ test_invalid_token_retried_once(void **state)
 	assert_int_equal(stat_token_requests(), 1);
 	buf_free(&res.body);
 
-	/* The server forgets its tokens: the cached one now gets invalid_token. */
+	/* The server revokes its tokens, so the cached one now gets invalid_token. */
 	set_mode("{\"auth\": \"bearer\", \"revoke_tokens\": true}");
 	assert_int_equal(control_request(srv.port, "POST", "/_reset", "", NULL, NULL), 200);
 	result_init(&res, &fx);
@@ -699,6 +734,26 @@ test_rejected_tokens_report_401(void **state)
 	assert_non_null(strstr(res.body.data, "UNAUTHORIZED"));
 	assert_int_equal(stat_token_requests(), 2);
 	assert_int_equal(stat_path_count(MANIFEST_PATH), 3);
+	buf_free(&res.body);
+	fixture_close(&fx);
+}
+
+static void
+test_insufficient_scope_not_retried(void **state)
+{
+	struct fixture fx;
+	struct result res;
+
+	set_mode("{\"auth\": \"bearer\", \"insufficient_scope\": true}");
+	fixture_open(&fx, NULL);
+	result_init(&res, &fx);
+	fetch_and_wait(&fx, &res, "GET", MANIFEST_PATH, SCOPE);
+
+	/* A fresh token with the right scope was refused, so a second one would be too. */
+	assert_int_equal(res.err, PC_OK);
+	assert_int_equal(res.status, 401);
+	assert_int_equal(stat_token_requests(), 1);
+	assert_int_equal(stat_path_count(MANIFEST_PATH), 2);
 	buf_free(&res.body);
 	fixture_close(&fx);
 }
@@ -793,6 +848,57 @@ test_redirect_drops_authorization(void **state)
 
 	upstream_stats(fx.upstream, &st);
 	assert_int_equal(st.redirects, 1);
+	buf_free(&res.body);
+	fixture_close(&fx);
+}
+
+static void
+test_relative_redirect_keeps_auth(void **state)
+{
+	struct fixture fx;
+	struct result res;
+	char *auth;
+
+	set_mode("{\"auth\": \"bearer\", \"paths\": {\"/v2/library/test/manifests/old\": "
+	    "{\"redirect_to\": \"latest\"}}}");
+	fixture_open(&fx, NULL);
+	result_init(&res, &fx);
+	fetch_and_wait(&fx, &res, "GET", "/v2/library/test/manifests/old", SCOPE);
+
+	/* "latest" resolves against .../manifests/old to .../manifests/latest. */
+	assert_int_equal(res.err, PC_OK);
+	assert_int_equal(res.status, 200);
+	assert_string_equal(res.digest, srv.manifest_digest);
+	assert_non_null(strstr(res.location, MANIFEST_PATH));
+
+	/* Same scheme, host and port: the token goes along. */
+	auth = stat_authorization(MANIFEST_PATH);
+	assert_non_null(auth);
+	assert_true(strncmp(auth, "Bearer ", 7) == 0);
+	free(auth);
+	assert_int_equal(stat_token_requests(), 1);
+	buf_free(&res.body);
+	fixture_close(&fx);
+}
+
+static void
+test_redirect_loop_stops(void **state)
+{
+	struct fixture fx;
+	struct result res;
+	struct upstream_stats st;
+
+	set_mode("{\"paths\": {\"/v2/loop/manifests/x\": {\"redirect_to\": \"/v2/loop/manifests/x\"}}}");
+	fixture_open(&fx, NULL);
+	result_init(&res, &fx);
+	fetch_and_wait(&fx, &res, "GET", "/v2/loop/manifests/x", NULL);
+
+	/* The hop after the last one followed comes back to the caller as is. */
+	assert_int_equal(res.err, PC_OK);
+	assert_int_equal(res.status, 307);
+	assert_int_equal(stat_path_count("/v2/loop/manifests/x"), UPSTREAM_MAX_REDIRECTS + 1);
+	upstream_stats(fx.upstream, &st);
+	assert_int_equal(st.redirects, UPSTREAM_MAX_REDIRECTS);
 	buf_free(&res.body);
 	fixture_close(&fx);
 }
@@ -1170,7 +1276,7 @@ test_connect_refused(void **state)
 	struct result res;
 	char url[64];
 
-	/* Port 1 (tcpmux) is privileged and has no listener on test machines. */
+	/* Port 1 (tcpmux) is privileged and normally has no listener. */
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", 1);
 	cfg.url = url;
 	assert_int_equal(upstream_client_new(base, &client), PC_OK);
@@ -1296,6 +1402,113 @@ test_upstream_config_errors(void **state)
 	event_base_free(base);
 }
 
+static void
+test_tls_verification(void **state)
+{
+	struct fixture fx;
+	struct result res;
+	struct upstream_config cfg = { 0 };
+	char cert[160];
+	char key[160];
+	char cmd[640];
+	char url[64];
+	pid_t pid;
+	int port;
+	int redirect_port;
+
+	snprintf(cert, sizeof(cert), "%s/cert.pem", srv.dir);
+	snprintf(key, sizeof(key), "%s/key.pem", srv.dir);
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec "
+	    "-pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout %s -out %s -days 1 "
+	    "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1", key, cert);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(spawn_faultserver(cert, key, &pid, &port, &redirect_port), 0);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d", port);
+
+	/* The upstream's own CA file verifies it; h2 is offered, http/1.1 chosen. */
+	cfg.ca_file = cert;
+	cfg.tls_verify = true;
+	cfg.http2 = true;
+	fixture_open_url(&fx, &cfg, url);
+	result_init(&res, &fx);
+	fetch_and_wait(&fx, &res, "GET", MANIFEST_PATH, SCOPE);
+	assert_int_equal(res.err, PC_OK);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(res.body.len, strlen(srv.manifest));
+	buf_free(&res.body);
+	fixture_close(&fx);
+
+	/* Without it the self-signed certificate fails verification. */
+	cfg.ca_file = NULL;
+	fixture_open_url(&fx, &cfg, url);
+	result_init(&res, &fx);
+	fetch_and_wait(&fx, &res, "GET", MANIFEST_PATH, SCOPE);
+	assert_int_equal(res.err, PC_ERR_UPSTREAM);
+	assert_false(res.had_response);
+	assert_non_null(strstr(res.errmsg, "certificate"));
+	buf_free(&res.body);
+	fixture_close(&fx);
+
+	/* tls_verify off accepts it. */
+	cfg.tls_verify = false;
+	fixture_open_url(&fx, &cfg, url);
+	result_init(&res, &fx);
+	fetch_and_wait(&fx, &res, "GET", MANIFEST_PATH, SCOPE);
+	assert_int_equal(res.err, PC_OK);
+	assert_int_equal(res.status, 200);
+	buf_free(&res.body);
+	fixture_close(&fx);
+
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	unlink(cert);
+	unlink(key);
+}
+
+static void
+test_allocation_failures_unwind(void **state)
+{
+	struct upstream_config cfg = { 0 };
+	char path[160];
+	long n;
+
+	/* Token flow plus a redirect walks most allocation sites of a fetch. */
+	set_mode("{\"auth\": \"bearer\", \"redirect\": true}");
+	blob_path(path, sizeof(path));
+	cfg.header_timeout_ms = 1000;
+	cfg.connect_timeout_ms = 500;
+	cfg.tls_verify = true;
+	for (n = 0; n < 2000; n++) {
+		struct fixture fx;
+		struct result res;
+		int err;
+
+		fixture_open(&fx, &cfg);
+		result_init(&res, &fx);
+		res.count_only = true;
+		pc_alloc_fail_after(n);
+		err = upstream_fetch(fx.upstream, &(struct upstream_request){ "GET", path, SCOPE,
+		    NULL, 0 }, &callbacks, &res, &res.fetch);
+		if (err == PC_OK)
+			assert_false(run_loop(fx.base, FETCH_DEADLINE_MS));
+		pc_alloc_fail_after(-1);
+
+		if (err != PC_OK) {
+			assert_int_equal(err, PC_ERR_NOMEM);
+			assert_int_equal(res.done_calls, 0);
+		} else {
+			assert_int_equal(res.done_calls, 1);
+		}
+		fixture_close(&fx);
+		buf_free(&res.body);
+		if (err == PC_OK && res.err == PC_OK && res.status == 200 &&
+		    res.body_bytes == BLOB_SIZE)
+			break;
+	}
+	assert_true(n < 2000);
+	assert_true(n > 10);
+}
+
 int
 main(void)
 {
@@ -1309,10 +1522,13 @@ main(void)
 		cmocka_unit_test_setup(test_token_requests_coalesce, reset_server),
 		cmocka_unit_test_setup(test_invalid_token_retried_once, reset_server),
 		cmocka_unit_test_setup(test_rejected_tokens_report_401, reset_server),
+		cmocka_unit_test_setup(test_insufficient_scope_not_retried, reset_server),
 		cmocka_unit_test_setup(test_foreign_realm_rejected, reset_server),
 		cmocka_unit_test_setup(test_listed_realm_host_accepted, reset_server),
 		cmocka_unit_test_setup(test_redirect_drops_authorization, reset_server),
 		cmocka_unit_test_setup(test_redirect_target_rejects_auth, reset_server),
+		cmocka_unit_test_setup(test_relative_redirect_keeps_auth, reset_server),
+		cmocka_unit_test_setup(test_redirect_loop_stops, reset_server),
 		cmocka_unit_test_setup(test_429_retry_after, reset_server),
 		cmocka_unit_test_setup(test_503_passes_through, reset_server),
 		cmocka_unit_test_setup(test_body_cut_truncated, reset_server),
@@ -1330,6 +1546,8 @@ main(void)
 		cmocka_unit_test_setup(test_free_with_fetch_in_flight, reset_server),
 		cmocka_unit_test_setup(test_invalid_requests_rejected, reset_server),
 		cmocka_unit_test_setup(test_upstream_config_errors, reset_server),
+		cmocka_unit_test_setup(test_tls_verification, reset_server),
+		cmocka_unit_test_setup(test_allocation_failures_unwind, reset_server),
 	};
 
 	return cmocka_run_group_tests(tests, start_server, stop_server);
