@@ -153,7 +153,7 @@ effective_rules(const struct policy *p, const char *repository,
 		    "repository"));
 		const json_t *t = json_object_get(o, "threshold");
 		const char *name;
-		json_t *partial;
+		json_t *partial, *copy;
 
 		if (repository == NULL || !glob_match(glob, repository))
 			continue;
@@ -168,8 +168,18 @@ effective_rules(const struct policy *p, const char *repository,
 				    json_object_set_new(out, name, current) != 0)
 					goto nomem;
 			}
-			if (json_object_update_recursive(current, partial) != 0)
+			/*
+			 * A copy, because a later override may merge into
+			 * nested objects, and the policy is shared between
+			 * threads.
+			 */
+			copy = json_deep_copy(partial);
+			if (copy == NULL ||
+			    json_object_update_recursive(current, copy) != 0) {
+				json_decref(copy);
 				goto nomem;
+			}
+			json_decref(copy);
 		}
 	}
 	*rules = out;
@@ -350,7 +360,9 @@ exception_entry(const struct policy_exception *x, size_t applied_count,
 	    k++) {
 		json_t *v = json_object_get(x->source, keys[k]);
 
-		if (v != NULL && json_object_set(e, keys[k], v) != 0) {
+		/* A copy: reference counts of the shared policy stay untouched. */
+		if (v != NULL &&
+		    json_object_set_new(e, keys[k], json_deep_copy(v)) != 0) {
 			json_decref(e);
 			e = NULL;
 		}
@@ -413,6 +425,15 @@ time_string(time_t t)
 	return json_string(text);
 }
 
+/* A deep copy of report[key], or JSON null when absent. */
+static json_t *
+report_copy(const json_t *report, const char *key)
+{
+	json_t *v = json_object_get(report, key);
+
+	return v != NULL ? json_deep_copy(v) : json_null();
+}
+
 static int
 build_verdict(const struct policy *p, const struct rule_context *ctx,
     struct scoring *sc, double threshold, json_t **verdict)
@@ -423,20 +444,17 @@ build_verdict(const struct policy *p, const struct rule_context *ctx,
 	bool deny = score < threshold || json_array_size(sc->blocked_by) > 0;
 	json_t *v;
 
-	v = json_pack("{s:s, s:s, s:f, s:f, s:O, s:O, s:o, s:s, s:O, s:O, "
-	    "s:O, s:o, s:o}",
+	v = json_pack("{s:s, s:s, s:f, s:f, s:O, s:O, s:o, s:s, s:o, s:o, "
+	    "s:o, s:o, s:o}",
 	    "decision", deny ? "deny" : "allow",
 	    "mode", p->mode == POLICY_MODE_AUDIT ? "audit" : "enforce",
 	    "score", score, "threshold", threshold,
 	    "blocked_by", sc->blocked_by, "rules", sc->rules,
 	    "exceptions", exceptions_report(p, ctx),
 	    "policy_hash", p->hash,
-	    "db_version", json_object_get(report, "db_version") ?
-	    json_object_get(report, "db_version") : json_null(),
-	    "scanner_version", json_object_get(report, "scanner_version") ?
-	    json_object_get(report, "scanner_version") : json_null(),
-	    "image", json_object_get(report, "image") ?
-	    json_object_get(report, "image") : json_null(),
+	    "db_version", report_copy(report, "db_version"),
+	    "scanner_version", report_copy(report, "scanner_version"),
+	    "image", report_copy(report, "image"),
 	    "summary", summary_line(sc, score, threshold),
 	    "evaluated_at", time_string(ctx->now));
 	if (v == NULL)

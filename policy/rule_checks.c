@@ -75,14 +75,18 @@ finding_new(double points, const char *fmt, ...)
 	return json_pack("{s:s, s:f}", "message", message, "points", points);
 }
 
-/* Copies the listed keys of from into to, when present. */
+/*
+ * Copies the listed keys of from into to, when present. The values are
+ * deep copies, so a verdict shares no reference with the report.
+ */
 static int
 copy_keys(json_t *to, const json_t *from, const char *const *keys, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		json_t *v = json_object_get(from, keys[i]);
 
-		if (v != NULL && json_object_set(to, keys[i], v) != 0)
+		if (v != NULL &&
+		    json_object_set_new(to, keys[i], json_deep_copy(v)) != 0)
 			return PC_ERR_NOMEM;
 	}
 	return PC_OK;

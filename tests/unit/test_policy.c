@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <cmocka.h>
 
 #include "common/alloc.h"
@@ -1069,6 +1071,66 @@ load_mutated_policies(void **state)
 	assert_true(loaded > 0);
 }
 
+struct thread_job {
+	const struct policy *policy;
+	const json_t *report;
+	char summary[1024];
+	int failures;
+};
+
+static void *
+evaluate_repeatedly(void *arg)
+{
+	struct thread_job *job = arg;
+
+	for (int i = 0; i < 200; i++) {
+		json_t *v = NULL;
+
+		if (policy_evaluate(job->policy, job->report, "myorg/prod-api",
+		    NOW, &v) != PC_OK) {
+			job->failures++;
+			continue;
+		}
+		snprintf(job->summary, sizeof(job->summary), "%s",
+		    json_string_value(json_object_get(v, "summary")));
+		json_decref(v);
+	}
+	return NULL;
+}
+
+/* One loaded policy evaluates from several threads at once. */
+static void
+evaluate_from_threads(void **state)
+{
+	struct policy *p = load_policy("rules:\n  vulnerabilities: {}\n"
+	    "exceptions:\n  - {id: CVE-2026-0001, reason: r}\n"
+	    "overrides:\n  - repository: 'myorg/*'\n"
+	    "    rules: {vulnerabilities: {points: {high: 30}},"
+	    " max_image_age: {days: 1}}\n");
+	json_t *report = load_report();
+	struct thread_job jobs[4];
+	pthread_t threads[4];
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		jobs[i] = (struct thread_job){p, report, "", 0};
+		assert_int_equal(pthread_create(&threads[i], NULL,
+		    evaluate_repeatedly, &jobs[i]), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_join(threads[i], NULL), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(jobs[i].failures, 0);
+		assert_string_equal(jobs[i].summary, jobs[0].summary);
+	}
+	assert_string_equal(jobs[0].summary, "score 15.0 < threshold 70; "
+	    "image created 2026-11-30T10:00:00Z is 4 days old (maximum 1), "
+	    "DSA-6015-1 libssl3 3.0.17-1~deb12u2 (fixed 3.0.17-1~deb12u3), "
+	    "GHSA-xxxx-yyyy-zzzz event-stream 3.3.6 (no fix)");
+	json_decref(report);
+	policy_free(p);
+}
+
 /* Every allocation failure unwinds without a leak or a crash. */
 static void
 evaluate_survives_allocation_failures(void **state)
@@ -1080,7 +1142,8 @@ evaluate_survives_allocation_failures(void **state)
 	int successes = 0;
 
 	(void)state;
-	for (long n = 0; n < 400; n++) {
+	/* Fail the nth allocation for each n until a run needs fewer. */
+	for (long n = 0; n < 20000 && successes == 0; n++) {
 		struct policy *p = NULL;
 		json_t *v = NULL;
 		char errbuf[256];
@@ -1140,6 +1203,7 @@ main(void)
 		cmocka_unit_test(hash_stable_across_key_order),
 		cmocka_unit_test(evaluate_rejects_non_object),
 		cmocka_unit_test(evaluate_hostile_report),
+		cmocka_unit_test(evaluate_from_threads),
 		cmocka_unit_test(load_mutated_policies),
 		cmocka_unit_test(evaluate_survives_allocation_failures),
 	};
