@@ -173,10 +173,10 @@ static int
 fixture_teardown(void **state)
 {
 	struct rpm_fixture *fx = *state;
+	char cmd[256];
 
-	unlink(fx->db_path);
-	rmdir(fx->tmp_dir);
-	rmdir(fx->dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
+	assert_int_equal(system(cmd), 0);
 	unsetenv("TMPDIR");
 	free(fx);
 	return 0;
@@ -464,6 +464,77 @@ test_rpm_truncated_database(void **state)
 	layer_result_free(&res);
 }
 
+/* Returns whether program is an executable file in a PATH directory. */
+static bool
+in_path(const char *program)
+{
+	const char *path = getenv("PATH");
+	char dir[512];
+	char file[1024];
+
+	while (path != NULL && *path != '\0') {
+		size_t n = strcspn(path, ":");
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)n, path);
+		snprintf(file, sizeof(file), "%s/%s", dir, program);
+		if (access(file, X_OK) == 0)
+			return true;
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	return false;
+}
+
+/*
+ * Builds a package with rpmbuild and records it with rpm --justdb in an
+ * SQLite database, as an EL9 image has it. Skipped where the rpm tools
+ * are not installed (Debian's "rpm" package provides both).
+ */
+static void
+test_rpm_database_written_by_rpm(void **state)
+{
+	static const char spec[] =
+	    "Name: hello-portcullis\nVersion: 1.2.3\nRelease: 4.el9\n"
+	    "Epoch: 2\nSummary: test package\nLicense: MIT\n"
+	    "BuildArch: noarch\n%description\ntest\n%files\n";
+	struct rpm_fixture *fx = *state;
+	char cmd[2048];
+	char spec_path[256];
+	struct layer_result res;
+	json_t *pkg;
+	FILE *fp;
+
+	if (!in_path("rpm") || !in_path("rpmbuild"))
+		skip();
+	snprintf(spec_path, sizeof(spec_path), "%s/hello.spec", fx->dir);
+	fp = fopen(spec_path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fputs(spec, fp) >= 0, 1);
+	fclose(fp);
+
+	/* TMPDIR is cleared so that the tools leave the private folder empty. */
+	snprintf(cmd, sizeof(cmd),
+	    "cd '%s' && env -u TMPDIR rpmbuild --define '_topdir %s/top' "
+	    "-bb hello.spec >build.log 2>&1 && "
+	    "env -u TMPDIR rpm --dbpath '%s' --define '_db_backend sqlite' "
+	    "--initdb && env -u TMPDIR rpm --dbpath '%s' "
+	    "--define '_db_backend sqlite' -i --justdb --nodeps --noscripts "
+	    "top/RPMS/noarch/hello-portcullis-1.2.3-4.el9.noarch.rpm "
+	    ">>build.log 2>&1", fx->dir, fx->dir, fx->dir, fx->dir);
+	assert_int_equal(system(cmd), 0);
+
+	analyze_db(fx, "var/lib/rpm/rpmdb.sqlite", &res);
+	pkg = lang_package_find(lang_packages(&res, "var/lib/rpm/rpmdb.sqlite",
+	    "rpm"), "hello-portcullis", "2:1.2.3-4.el9");
+	assert_non_null(pkg);
+	assert_string_equal(str(pkg, "arch"), "noarch");
+	assert_string_equal(str(pkg, "source_name"), "hello-portcullis");
+	assert_string_equal(str(pkg, "source_version"), "2:1.2.3-4.el9");
+	assert_int_equal(lang_error_count(&res), 0);
+	layer_result_free(&res);
+}
+
 int
 main(void)
 {
@@ -477,6 +548,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rpm_unterminated_string,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_rpm_not_sqlite,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_rpm_database_written_by_rpm,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test(test_rpm_berkeleydb_unsupported),
 		cmocka_unit_test(test_rpm_truncated_database),
