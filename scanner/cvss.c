@@ -93,9 +93,9 @@ static const struct cvss_metric cvss4_metrics[] = {
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
- * Version 3.x vectors may list metrics in any order (CVSS v3.1
- * specification, section 6); version 4.0 vectors must keep the order of
- * the specification's metric table.
+ * Version 3.x readers accept the metrics in any order. Version 4.0
+ * vectors must keep the order of the metric table above, which the FIRST
+ * CVSS v4.0 calculator also enforces.
  */
 static const struct cvss_version cvss_versions[] = {
 	{"CVSS:3.0/", cvss3_metrics, NELEM(cvss3_metrics), false},

@@ -5,8 +5,8 @@
 #include "scanner/cvss_v4.h"
 
 /*
- * CVSS 4.0 base score (CVSS-B) as the FIRST CVSS v4.0 specification,
- * section 8, defines it: the vector falls into a macrovector (six
+ * CVSS 4.0 base score (CVSS-B) as the FIRST CVSS v4.0 specification
+ * defines it: the vector falls into a macrovector (six
  * equivalence classes EQ1..EQ6), the macrovector's score comes from the
  * FIRST lookup table, and the score is lowered by the mean of the
  * proportional severity distances to the next lower macrovector of each
@@ -32,8 +32,8 @@ enum {
  * eq1 * 108 + eq2 * 54 + eq3 * 18 + eq4 * 6 + eq5 * 2 + eq6; -1 marks the
  * 54 combinations that cannot occur (EQ3 = 2 with EQ6 = 0). Each row contains
  * one (eq1, eq2, eq3) triple and runs over eq4, eq5, eq6.
- * Source: the macrovector lookup table published with the FIRST CVSS v4.0
- * specification.
+ * Source: the macrovector lookup table of the FIRST CVSS v4.0 calculator
+ * (github.com/RedHatProductSecurity/cvss-v4-calculator, cvss_lookup.js).
  */
 static const short macro_scores[324] = {
 	/* 000 */ 100,  99,  98,  95,  95,  92, 100,  96,  93,  87,  91,  81,  93,  90,  89,  80,  81,  68,
@@ -76,8 +76,8 @@ struct eq36_max { double vc, vi, va, cr, ir, ar; };
 struct eq4_max { double sc, si, sa; };
 
 /*
- * The highest-severity vectors of each EQ level, from the FIRST CVSS v4.0
- * specification's table of macrovector maxima. Levels: AV N0 A.1 L.2 P.3,
+ * The highest-severity vectors of each EQ level, from the same calculator
+ * (max_composed.js). Levels: AV N0 A.1 L.2 P.3,
  * PR N0 L.1 H.2, UI N0 P.1 A.2, impact H0 L.1 N.2, requirement H0 M.1 L.2,
  * subsequent impact S0 H.1 L.2 N.3.
  */
