@@ -407,7 +407,7 @@ summary_line(const struct scoring *sc, double score, double threshold)
 	for (size_t i = 0; i < sc->worst.count; i++)
 		buf_printf(&b, "%s%s", i == 0 ? "; " : ", ", sc->worst.message[i]);
 	if (sc->worst.count == 0)
-		buf_append_str(&b, "; no findings");
+		buf_append_str(&b, "; no finding cost points");
 	out = json_string(b.data != NULL ? b.data : "");
 	buf_free(&b);
 	return out;

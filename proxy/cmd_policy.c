@@ -42,8 +42,8 @@ cmd_policy(int argc, char **argv)
 	int problems = 0;
 	int err;
 
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0)) {
+	if (argc >= 2 && (strcmp(argv[argc - 1], "--help") == 0 ||
+	    strcmp(argv[argc - 1], "-h") == 0)) {
 		policy_usage(stdout);
 		return 0;
 	}

@@ -188,6 +188,8 @@ score_without_weight_is_100(void **state)
 	(void)state;
 	assert_true(verdict_score(empty) == 100.0);
 	assert_string_equal(decision(empty), "allow");
+	assert_string_equal(json_string_value(json_object_get(empty,
+	    "summary")), "score 100.0 >= threshold 70; no finding cost points");
 	assert_true(verdict_score(zero) == 100.0);
 	assert_true(rule_score(zero, "root_user") == 0.0);
 	assert_int_equal(rule_findings(zero, "root_user"), 1);
