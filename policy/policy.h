@@ -79,8 +79,10 @@ int policy_check(const char *path, FILE *out, int *problems);
 
 /*
  * Returns "sha256:<hex>" of the policy's canonical JSON (defaults filled
- * in, keys sorted), so key order, comments and spelled-out defaults do not
- * change it. The string belongs to p.
+ * in, numbers as reals, keys sorted), so key order, comments and
+ * spelled-out defaults do not change it. manifest_wait is the exception:
+ * its absence defers to the server configuration, so "manifest_wait: 20"
+ * hashes differently from no manifest_wait. The string belongs to p.
  */
 const char *policy_hash(const struct policy *p);
 
