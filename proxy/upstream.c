@@ -175,7 +175,7 @@ struct upstream_fetch {
 	int auth_retries;
 
 	bool final_headers;       /* on_headers was called */
-	bool header_overflow;
+	int header_err;           /* PC_ERR_LIMIT or PC_ERR_NOMEM while reading headers */
 	bool paused;
 	bool done_pending;        /* finished while paused; on_done waits for resume */
 	int done_err;
@@ -972,16 +972,15 @@ on_curl_header(char *line, size_t size, size_t nitems, void *userp)
 
 	f->resp.header_bytes += len;
 	if (f->resp.header_bytes > UPSTREAM_MAX_HEADER_BYTES) {
-		f->header_overflow = true;
+		f->header_err = PC_ERR_LIMIT;
 		return 0;
 	}
 	/* obs-fold continuation lines (RFC 9112 section 5.2) are dropped. */
 	if (line[0] == ' ' || line[0] == '\t')
 		return len;
-	if (response_add_field(&f->resp, line, text_len) != PC_OK) {
-		f->header_overflow = true;
+	f->header_err = response_add_field(&f->resp, line, text_len);
+	if (f->header_err != PC_OK)
 		return 0;
-	}
 	return len;
 }
 
@@ -1487,10 +1486,14 @@ fetch_result(struct upstream_fetch *f, CURLcode code, char *msg, size_t msg_len)
 	char url[160];
 
 	log_quote(url, sizeof(url), f->url);
-	if (f->header_overflow) {
+	if (f->header_err == PC_ERR_LIMIT) {
 		snprintf(msg, msg_len, "response headers from %s exceed %d bytes or %d lines",
 		    url, UPSTREAM_MAX_HEADER_BYTES, UPSTREAM_MAX_HEADERS);
 		return PC_ERR_LIMIT;
+	}
+	if (f->header_err != PC_OK) {
+		snprintf(msg, msg_len, "out of memory while reading response headers from %s", url);
+		return f->header_err;
 	}
 	if (code == CURLE_OK) {
 		if (f->final_headers)
@@ -1773,7 +1776,8 @@ upstream_fetch(struct upstream *u, const struct upstream_request *req,
 	f->kind = TRANSFER_FETCH;
 	f->u = u;
 	f->c = u->c;
-	f->cb = *cb;
+	if (cb != NULL)
+		f->cb = *cb;
 	f->arg = arg;
 	response_reset(&f->resp);
 	err = fetch_copy_request(f, req);

@@ -25,6 +25,7 @@
  *   to a CDN or object store carries no credentials.
  * - "Accept-Encoding: identity" on every request; bodies are passed on
  *   exactly as received, never decoded.
+ * libcurl's proxy environment variables (https_proxy, no_proxy, ...) apply.
  */
 
 struct event_base;
@@ -202,8 +203,9 @@ const char *upstream_name(const struct upstream *u);
  * retries once more; a third 401 is reported. A 401 with
  * error="insufficient_scope" right after a fresh token is reported without
  * another retry, because a new token would carry the same scope.
- * Returns PC_OK and sets *out (which may be NULL), or PC_ERR_INVALID for a
- * bad request, or PC_ERR_NOMEM; on error no callback is ever called.
+ * cb is copied, and each of its callbacks may be NULL. Returns PC_OK and
+ * sets *out (which may be NULL), or PC_ERR_INVALID for a bad request, or
+ * PC_ERR_NOMEM; on error no callback is ever called.
  */
 int upstream_fetch(struct upstream *u, const struct upstream_request *req,
     const struct upstream_callbacks *cb, void *arg, struct upstream_fetch **out);

@@ -32,6 +32,7 @@ it at run time. Keys, all optional (the same keys inside "paths": {"<path>":
   redirect_to: URL      answer with 307 and this Location, sent as given (may be relative)
   corrupt: true         flip the first body byte (digest mismatch)
   chunked: true         send the body with chunked encoding and no Content-Length
+  extra_headers: N      add N filler header lines to manifest and blob responses
   auth: "bearer"        require a token from GET /token (the realm)
   auth: "basic"         require Basic credentials basic_user/basic_password
   realm: URL            realm to announce instead of http://127.0.0.1:<n>/token
@@ -336,6 +337,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Docker-Content-Digest", digest)
         for name, value in headers.items():
             self.send_header(name, value)
+        for i in range(int(mode.get("extra_headers", 0))):
+            self.send_header("X-Filler-%d" % i, "x" * 40)
         chunked = mode.get("chunked") and self.command == "GET"
         if chunked:
             self.send_header("Transfer-Encoding", "chunked")

@@ -1001,6 +1001,44 @@ test_chunked_body(void **state)
 	fixture_close(&fx);
 }
 
+static void
+test_header_limits(void **state)
+{
+	struct fixture fx;
+	struct result res;
+	char mode[64];
+
+	/*
+	 * The manifest response has five fixed header lines (Server, Date,
+	 * Content-Type, Docker-Content-Digest, Content-Length) plus the fillers.
+	 * Exactly UPSTREAM_MAX_HEADERS lines pass, one more is rejected.
+	 */
+	snprintf(mode, sizeof(mode), "{\"extra_headers\": %d}", UPSTREAM_MAX_HEADERS - 5);
+	set_mode(mode);
+	fixture_open(&fx, NULL);
+	result_init(&res, &fx);
+	fetch_and_wait(&fx, &res, "GET", MANIFEST_PATH, SCOPE);
+	assert_int_equal(res.err, PC_OK);
+	assert_int_equal(res.status, 200);
+	buf_free(&res.body);
+
+	snprintf(mode, sizeof(mode), "{\"extra_headers\": %d}", UPSTREAM_MAX_HEADERS - 4);
+	set_mode(mode);
+	result_init(&res, &fx);
+	fetch_and_wait(&fx, &res, "GET", MANIFEST_PATH, SCOPE);
+	assert_int_equal(res.err, PC_ERR_LIMIT);
+	buf_free(&res.body);
+
+	set_mode("{\"extra_headers\": 2000}");
+	result_init(&res, &fx);
+	fetch_and_wait(&fx, &res, "GET", MANIFEST_PATH, SCOPE);
+	assert_int_equal(res.err, PC_ERR_LIMIT);
+	assert_int_equal(res.headers_calls, 0);
+	assert_non_null(strstr(res.errmsg, "exceed"));
+	buf_free(&res.body);
+	fixture_close(&fx);
+}
+
 static int64_t
 now_ms(void)
 {
@@ -1533,6 +1571,7 @@ main(void)
 		cmocka_unit_test_setup(test_503_passes_through, reset_server),
 		cmocka_unit_test_setup(test_body_cut_truncated, reset_server),
 		cmocka_unit_test_setup(test_chunked_body, reset_server),
+		cmocka_unit_test_setup(test_header_limits, reset_server),
 		cmocka_unit_test_setup(test_header_timeout, reset_server),
 		cmocka_unit_test_setup(test_stalled_body_times_out, reset_server),
 		cmocka_unit_test_setup(test_cancel_inside_on_data, reset_server),
