@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +27,10 @@
  * SUSE) formats are not parsed: they add an error of kind "unsupported",
  * so that policy can tell an image with unlisted packages from one with
  * none.
+ *
+ * NOTE: the database is opened immutable, so rows still in an
+ * rpmdb.sqlite-wal file beside it are not seen. rpm checkpoints the WAL
+ * when it exits, so image builds normally leave it empty.
  */
 
 /*
@@ -37,6 +42,12 @@
 #define RPMDB_MAX_PACKAGES 100000U
 /* Index entries in one header; rpm itself caps this at 0xffff. */
 #define RPM_HEADER_MAX_INDEX 0xffffU
+/*
+ * SQLite virtual machine steps, in units of RPMDB_PROGRESS_OPS, allowed
+ * for reading one database; a hostile schema cannot run longer.
+ */
+#define RPMDB_MAX_PROGRESS_CALLS 20000U
+#define RPMDB_PROGRESS_OPS 10000
 /* Maximum length of a string tag value kept. */
 #define RPM_MAX_STRING 1024U
 
@@ -399,12 +410,47 @@ out:
 	return err;
 }
 
+/* Aborts the running statement once its step budget is spent. */
+static int
+rpmdb_progress(void *arg)
+{
+	unsigned *calls = arg;
+
+	return ++*calls > RPMDB_MAX_PROGRESS_CALLS;
+}
+
+/*
+ * Checks that Packages is a plain table: an image could ship a view or a
+ * virtual table in its place, which would run code of its own design.
+ */
+static int
+rpmdb_check_schema(sqlite3 *db)
+{
+	sqlite3_stmt *stmt = NULL;
+	int err = PC_ERR_INVALID;
+
+	if (sqlite3_prepare_v2(db, "SELECT type, sql FROM sqlite_master "
+	    "WHERE name = 'Packages'", -1, &stmt, NULL) != SQLITE_OK)
+		return PC_ERR_INVALID;
+	if (sqlite3_step(stmt) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(stmt, 0);
+		const char *sql = (const char *)sqlite3_column_text(stmt, 1);
+
+		if (type != NULL && strcmp(type, "table") == 0 && sql != NULL &&
+		    strncasecmp(sql, "CREATE TABLE", 12) == 0)
+			err = PC_OK;
+	}
+	sqlite3_finalize(stmt);
+	return err;
+}
+
 /* Opens the database copy read-only and lists its packages. */
 static int
 rpmdb_read(const char *path, json_t *packages, struct rpmdb_counts *counts)
 {
 	struct buf uri;
 	sqlite3 *db = NULL;
+	unsigned progress_calls = 0;
 	int err;
 
 	buf_init(&uri, 2 * RPM_MAX_STRING + 32);
@@ -416,7 +462,12 @@ rpmdb_read(const char *path, json_t *packages, struct rpmdb_counts *counts)
 		err = PC_ERR_INVALID;
 		goto out;
 	}
-	err = rpmdb_read_rows(db, packages, counts);
+	sqlite3_progress_handler(db, RPMDB_PROGRESS_OPS, rpmdb_progress,
+	    &progress_calls);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	err = rpmdb_check_schema(db);
+	if (err == PC_OK)
+		err = rpmdb_read_rows(db, packages, counts);
 out:
 	sqlite3_close(db);
 	buf_free(&uri);

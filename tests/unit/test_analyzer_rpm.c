@@ -417,6 +417,28 @@ test_rpm_not_sqlite(void **state)
 	layer_result_free(&res);
 }
 
+/* A view in place of the table must not run: it would never end. */
+static void
+test_rpm_packages_view_rejected(void **state)
+{
+	struct rpm_fixture *fx = *state;
+	sqlite3 *db;
+	struct layer_result res;
+
+	unlink(fx->db_path);
+	assert_int_equal(sqlite3_open(fx->db_path, &db), SQLITE_OK);
+	db_exec(db, "CREATE VIEW Packages AS WITH RECURSIVE n(i) AS "
+	    "(SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT zeroblob(8) AS "
+	    "blob FROM n");
+	sqlite3_close(db);
+
+	analyze_db(fx, "var/lib/rpm/rpmdb.sqlite", &res);
+	assert_null(lang_packages(&res, "var/lib/rpm/rpmdb.sqlite", "rpm"));
+	assert_true(lang_error_contains(&res,
+	    "is not a readable SQLite rpm database"));
+	layer_result_free(&res);
+}
+
 static void
 test_rpm_berkeleydb_unsupported(void **state)
 {
@@ -550,6 +572,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rpm_not_sqlite,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_rpm_database_written_by_rpm,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_rpm_packages_view_rejected,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test(test_rpm_berkeleydb_unsupported),
 		cmocka_unit_test(test_rpm_truncated_database),
