@@ -9,6 +9,7 @@
  */
 int cmd_serve(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
 int cmd_vercmp(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
