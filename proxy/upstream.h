@@ -112,7 +112,7 @@ struct upstream_response {
 	const char *content_type;
 	const char *digest;       /* Docker-Content-Digest */
 	int64_t content_length;   /* -1 when unknown (absent, or chunked) */
-	const char *retry_after;  /* raw Retry-After value, on 429 and 503 */
+	const char *retry_after;  /* raw Retry-After value (sent with 429 and 503) */
 	const char *location;     /* URL this response came from, after redirects */
 };
 

@@ -1002,6 +1002,32 @@ test_chunked_body(void **state)
 }
 
 static void
+test_corrupt_body_passed_as_is(void **state)
+{
+	struct fixture fx;
+	struct result res;
+	char path[160];
+	char digest[80];
+
+	/* The client hands bytes on unverified; digest checks belong to the caller. */
+	set_mode("{\"corrupt\": true}");
+	fixture_open(&fx, NULL);
+	result_init(&res, &fx);
+	blob_path(path, sizeof(path));
+	fetch_and_wait(&fx, &res, "GET", path, SCOPE);
+
+	assert_int_equal(res.err, PC_OK);
+	assert_string_equal(res.digest, srv.blob_digest);
+	assert_int_equal(res.body.len, BLOB_SIZE);
+	assert_int_equal((unsigned char)res.body.data[0], srv.blob[0] ^ 0xFF);
+	assert_memory_equal(res.body.data + 1, srv.blob + 1, BLOB_SIZE - 1);
+	digest_of(res.body.data, res.body.len, digest, sizeof(digest));
+	assert_string_not_equal(digest, srv.blob_digest);
+	buf_free(&res.body);
+	fixture_close(&fx);
+}
+
+static void
 test_header_limits(void **state)
 {
 	struct fixture fx;
@@ -1571,6 +1597,7 @@ main(void)
 		cmocka_unit_test_setup(test_503_passes_through, reset_server),
 		cmocka_unit_test_setup(test_body_cut_truncated, reset_server),
 		cmocka_unit_test_setup(test_chunked_body, reset_server),
+		cmocka_unit_test_setup(test_corrupt_body_passed_as_is, reset_server),
 		cmocka_unit_test_setup(test_header_limits, reset_server),
 		cmocka_unit_test_setup(test_header_timeout, reset_server),
 		cmocka_unit_test_setup(test_stalled_body_times_out, reset_server),
