@@ -493,8 +493,10 @@ rpm_analyze_sqlite(const struct scan_file *f, const unsigned char *data,
 
 	err = rpmdb_write_temp(data, len, tmp);
 	if (err != PC_OK) {
-		log_warn("event=rpmdb_temp_failed path=%s error=\"%s\"", tmp,
-		    pc_strerror(err));
+		char quoted[RPM_MAX_STRING + 8];
+
+		log_warn("event=rpmdb_temp_failed path=%s error=\"%s\"",
+		    log_quote(quoted, sizeof(quoted), tmp), pc_strerror(err));
 		snprintf(message, sizeof(message), "rpm database %s could not "
 		    "be copied to a temporary file: %s", f->path,
 		    pc_strerror(err));

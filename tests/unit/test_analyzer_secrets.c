@@ -423,6 +423,73 @@ test_secrets_scan_buffer_direct(void **state)
 	json_decref(findings);
 }
 
+/*
+ * Random bytes full of rule prefixes, streamed in uneven chunks: every
+ * finding stays redacted and within its size.
+ */
+static void
+test_secrets_random_text(void **state)
+{
+	static const char *const pieces[] = {
+		"AKIA", "ghp_", "-----BEGIN ", "PRIVATE KEY-----\n", "aws_secret=",
+		"xoxb-", "pypi-AgEIcHlwaS5vcmc", "\"auth\": \"", "\n", "sk_live_",
+	};
+	const size_t len = 300000;
+	unsigned char *data = malloc(len);
+	uint32_t x = 88172645U;
+	struct layer_result res;
+	struct scan_file f;
+	struct analyzer_stream *st;
+	size_t off = 0;
+	size_t i;
+	json_t *finding;
+
+	assert_non_null(data);
+	for (size_t n = 0; n < len;) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		if (x % 5 == 0) {
+			const char *p = pieces[(x >> 8) % 10];
+			size_t plen = strlen(p) < len - n ? strlen(p) : len - n;
+
+			memcpy(data + n, p, plen);
+			n += plen;
+		} else {
+			data[n++] = (unsigned char)(32 + (x >> 16) % 95);
+		}
+	}
+
+	memset(&f, 0, sizeof(f));
+	f.path = "root/.docker/config.json";
+	f.mode = S_IFREG | 0644;
+	f.size = (int64_t)len;
+	assert_int_equal(layer_result_init(&res, NULL), PC_OK);
+	st = analyzer_secrets.stream_open(&f);
+	assert_non_null(st);
+	while (off < len) {
+		size_t n = 1 + (off * 7919) % 9000;
+
+		if (n > len - off)
+			n = len - off;
+		assert_int_equal(analyzer_secrets.stream_data(st, data + off, n),
+		    PC_OK);
+		off += n;
+	}
+	assert_int_equal(analyzer_secrets.stream_close(st, true, &res), PC_OK);
+	json_array_foreach(json_object_get(json_object_get(json_object_get(
+	    res.root, "files"), f.path), "secrets"), i, finding) {
+		const char *redacted = str(finding, "redacted");
+
+		assert_true(strlen(redacted) <= SECRETS_REDACTED_MAX);
+		assert_true(strspn(redacted + 4, "*") == strlen(redacted) - 4);
+		assert_true(json_integer_value(json_object_get(finding,
+		    "line")) >= 1);
+	}
+	layer_result_free(&res);
+	free(data);
+}
+
 static void
 test_secrets_allocation_failures_unwind(void **state)
 {
@@ -470,6 +537,7 @@ main(void)
 		cmocka_unit_test(test_secrets_incomplete_file_kept),
 		cmocka_unit_test(test_secrets_skipped_paths),
 		cmocka_unit_test(test_secrets_scan_buffer_direct),
+		cmocka_unit_test(test_secrets_random_text),
 		cmocka_unit_test(test_secrets_allocation_failures_unwind),
 	};
 
