@@ -38,6 +38,7 @@ it at run time. Keys, all optional (the same keys inside "paths": {"<path>":
   realm: URL            realm to announce instead of http://127.0.0.1:<n>/token
   token_user, token_password: Basic credentials the token endpoint requires
   expires_in: S         expires_in of issued tokens (omitted when unset)
+  issued_ago: S         issued_at of issued tokens lies S seconds in the past
   revoke_tokens: true   tokens issued so far become invalid (applied once)
   reject_tokens: true   every token is answered with error="invalid_token"
   insufficient_scope: true  every token is answered with error="insufficient_scope"
@@ -217,7 +218,8 @@ class Handler(BaseHTTPRequestHandler):
             STATE["token_serial"] += 1
             token = "tok-%d-%s" % (STATE["token_serial"], ",".join(query.get("scope", [])))
             STATE["valid_tokens"].add(token)
-        reply = {"token": token, "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        issued = time.gmtime(time.time() - float(mode.get("issued_ago", 0)))
+        reply = {"token": token, "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", issued)}
         if "expires_in" in mode:
             reply["expires_in"] = mode["expires_in"]
         self.send_json(200, reply)

@@ -661,6 +661,48 @@ test_token_flow_reuses_token(void **state)
 }
 
 static void
+test_token_expiry_counts_from_issued_at(void **state)
+{
+	struct fixture fx;
+	struct result res;
+
+	/*
+	 * Issued 40 s ago with expires_in 60: 20 s are left, less than the
+	 * 30 s refresh margin, so the next fetch must get a new token.
+	 */
+	set_mode("{\"auth\": \"bearer\", \"expires_in\": 60, \"issued_ago\": 40}");
+	fixture_open(&fx, NULL);
+	result_init(&res, &fx);
+	fetch_and_wait(&fx, &res, "GET", MANIFEST_PATH, SCOPE);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(stat_token_requests(), 1);
+	buf_free(&res.body);
+
+	result_init(&res, &fx);
+	fetch_and_wait(&fx, &res, "GET", MANIFEST_PATH, SCOPE);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(stat_token_requests(), 2);
+	buf_free(&res.body);
+
+	/* Issued 20 s ago: 40 s are left, so the token is reused. */
+	set_mode("{\"auth\": \"bearer\", \"expires_in\": 60, \"issued_ago\": 20}");
+	result_init(&res, &fx);
+	fetch_and_wait(&fx, &res, "GET", "/v2/other/repo/manifests/latest",
+	    "repository:other/repo:pull");
+	assert_int_equal(res.status, 200);
+	assert_int_equal(stat_token_requests(), 3);
+	buf_free(&res.body);
+
+	result_init(&res, &fx);
+	fetch_and_wait(&fx, &res, "GET", "/v2/other/repo/manifests/latest",
+	    "repository:other/repo:pull");
+	assert_int_equal(res.status, 200);
+	assert_int_equal(stat_token_requests(), 3);
+	buf_free(&res.body);
+	fixture_close(&fx);
+}
+
+static void
 test_token_requests_coalesce(void **state)
 {
 	struct fixture fx;
@@ -1583,6 +1625,7 @@ main(void)
 		cmocka_unit_test_setup(test_range_and_accept_headers, reset_server),
 		cmocka_unit_test_setup(test_not_found_passes_through, reset_server),
 		cmocka_unit_test_setup(test_token_flow_reuses_token, reset_server),
+		cmocka_unit_test_setup(test_token_expiry_counts_from_issued_at, reset_server),
 		cmocka_unit_test_setup(test_token_requests_coalesce, reset_server),
 		cmocka_unit_test_setup(test_invalid_token_retried_once, reset_server),
 		cmocka_unit_test_setup(test_rejected_tokens_report_401, reset_server),
