@@ -103,6 +103,31 @@ compare_versions(enum version_scheme scheme, const char *a, const char *b,
 	return version_compare(scheme, a, b, result);
 }
 
+/*
+ * Compares the installed version v with an event version. memo (NULL or
+ * an object from event version to result) keeps the results for one
+ * installed version, because advisories of one package repeat the same
+ * bounds ("introduced": "3.2" in many Django records) and parsing
+ * dominates the cost.
+ */
+static int
+compare_event(enum version_scheme scheme, const char *v, const char *event,
+    json_t *memo, int *result)
+{
+	json_t *known = json_object_get(memo, event);
+	int err;
+
+	if (known != NULL) {
+		*result = (int)json_integer_value(known);
+		return PC_OK;
+	}
+	err = compare_versions(scheme, v, event, result);
+	/* Out of memory here only loses the shortcut. */
+	if (err == PC_OK && memo != NULL)
+		json_object_set_new(memo, event, json_integer(*result));
+	return err;
+}
+
 static int
 validate_version(enum version_scheme scheme, const char *v)
 {
@@ -126,25 +151,40 @@ struct event {
 	bool star; /* limit "*": after every version */
 };
 
+/* OSV event names, indexed by enum event_kind. */
+static const char *const event_names[] = {
+	"introduced", "fixed", "last_affected", "limit",
+};
+
+static const char *
+event_name(enum event_kind kind)
+{
+	return event_names[kind];
+}
+
+/* Reads an event object; osv_parse checked it has exactly one member. */
 static bool
 event_read(const json_t *obj, struct event *ev)
 {
-	static const char *const names[] = {
-		"introduced", "fixed", "last_affected", "limit",
-	};
+	const char *const *names = event_names;
+	void *it = json_object_iter((json_t *)obj);
+	const char *key;
+	json_t *value;
 
-	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-		json_t *v = json_object_get(obj, names[k]);
-
-		if (json_is_string(v)) {
-			ev->kind = (enum event_kind)k;
-			ev->version = json_string_value(v);
-			ev->zero = ev->kind == EVENT_INTRODUCED &&
-			    strcmp(ev->version, "0") == 0;
-			ev->star = ev->kind == EVENT_LIMIT &&
-			    strcmp(ev->version, "*") == 0;
-			return true;
-		}
+	if (it == NULL)
+		return false;
+	key = json_object_iter_key(it);
+	value = json_object_iter_value(it);
+	for (size_t k = 0; k < sizeof(event_names) / sizeof(event_names[0]);
+	    k++) {
+		if (strcmp(key, names[k]) != 0 || !json_is_string(value))
+			continue;
+		ev->kind = (enum event_kind)k;
+		ev->version = json_string_value(value);
+		ev->zero = ev->kind == EVENT_INTRODUCED &&
+		    strcmp(ev->version, "0") == 0;
+		ev->star = ev->kind == EVENT_LIMIT && strcmp(ev->version, "*") == 0;
+		return true;
 	}
 	return false;
 }
@@ -164,9 +204,23 @@ event_order(enum version_scheme scheme, const struct event *a,
 	return compare_versions(scheme, a->version, b->version, cmp);
 }
 
-/* Stable insertion sort by version. */
+/* Names the event version that does not parse, of the two compared. */
+static const char *
+bad_of(enum version_scheme scheme, const struct event *a,
+    const struct event *b)
+{
+	return validate_version(scheme, a->version) != PC_OK ? a->version :
+	    b->version;
+}
+
+/*
+ * Stable insertion sort by version; events are usually in order already,
+ * which costs one comparison per event. On an event version that does not
+ * parse, stores it in *bad and returns PC_ERR_INVALID.
+ */
 static int
-events_sort(enum version_scheme scheme, struct event *evs, size_t n)
+events_sort(enum version_scheme scheme, struct event *evs, size_t n,
+    const char **bad)
 {
 	for (size_t i = 1; i < n; i++) {
 		struct event cur = evs[i];
@@ -175,8 +229,10 @@ events_sort(enum version_scheme scheme, struct event *evs, size_t n)
 		while (j > 0) {
 			int cmp;
 
-			if (event_order(scheme, &cur, &evs[j - 1], &cmp) != PC_OK)
+			if (event_order(scheme, &cur, &evs[j - 1], &cmp) != PC_OK) {
+				*bad = bad_of(scheme, &cur, &evs[j - 1]);
 				return PC_ERR_INVALID;
+			}
 			if (cmp >= 0)
 				break;
 			evs[j] = evs[j - 1];
@@ -187,107 +243,118 @@ events_sort(enum version_scheme scheme, struct event *evs, size_t n)
 	return PC_OK;
 }
 
-/* Loads and validates the events of a range; NULL *bad when all parse. */
 static size_t
-events_load(const json_t *events, enum version_scheme scheme,
-    struct event *evs, const char **bad)
+events_load(const json_t *events, struct event *evs, size_t max)
 {
 	size_t n = 0, i;
 	json_t *obj;
 
-	*bad = NULL;
 	json_array_foreach(events, i, obj) {
-		struct event ev;
-
-		if (n >= OSV_MAX_EVENTS || !event_read(obj, &ev))
-			continue;
-		if (!ev.zero && !ev.star &&
-		    validate_version(scheme, ev.version) != PC_OK) {
-			*bad = ev.version;
-			return 0;
-		}
-		evs[n++] = ev;
+		if (n < max && event_read(obj, &evs[n]))
+			n++;
 	}
 	return n;
 }
 
 /*
  * Walks the sorted events of one range for version v. Stores whether v is
- * inside and, if so, the lowest fixed event above v.
+ * inside and the lowest fixed event above v. The walk stops at the first
+ * event above v, because every later event is above v as well: only their
+ * limits and their first fixed event still count. Returns PC_ERR_INVALID
+ * with *bad set when an event version does not parse.
  */
-static void
+static int
 range_walk(enum version_scheme scheme, const struct event *evs, size_t n,
-    const char *v, bool *inside, const char **fixed)
+    const char *v, json_t *memo, bool *inside, const char **fixed,
+    const char **bad)
 {
 	bool affected = false, limited = false, below_limit = false;
-	int cmp;
+	size_t i;
+	int cmp = 0;
 
 	*fixed = NULL;
-	for (size_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		const struct event *ev = &evs[i];
 
-		if (ev->kind == EVENT_LIMIT) {
-			limited = true;
-			if (ev->star || (compare_versions(scheme, v, ev->version,
-			    &cmp) == PC_OK && cmp < 0))
-				below_limit = true;
-			continue;
-		}
 		if (ev->zero) {
 			affected = true;
 			continue;
 		}
-		if (compare_versions(scheme, v, ev->version, &cmp) != PC_OK)
-			continue;
-		if (ev->kind == EVENT_INTRODUCED && cmp >= 0)
+		if (ev->star)
+			break;
+		if (compare_event(scheme, v, ev->version, memo, &cmp) != PC_OK) {
+			*bad = ev->version;
+			return PC_ERR_INVALID;
+		}
+		if (cmp < 0)
+			break;
+		if (ev->kind == EVENT_INTRODUCED)
 			affected = true;
-		else if (ev->kind == EVENT_FIXED && cmp >= 0)
+		else if (ev->kind == EVENT_FIXED)
 			affected = false;
 		else if (ev->kind == EVENT_LAST_AFFECTED && cmp > 0)
 			affected = false;
+		else if (ev->kind == EVENT_LIMIT)
+			limited = true;
+	}
+	for (; i < n; i++) {
+		if (evs[i].kind == EVENT_LIMIT)
+			limited = below_limit = true;
+		else if (evs[i].kind == EVENT_FIXED && *fixed == NULL)
+			*fixed = evs[i].version;
 	}
 	*inside = affected && (!limited || below_limit);
 	if (!*inside)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		if (evs[i].kind == EVENT_FIXED &&
-		    compare_versions(scheme, evs[i].version, v, &cmp) == PC_OK &&
-		    cmp > 0) {
-			*fixed = evs[i].version;
-			return;
-		}
-	}
+		*fixed = NULL;
+	return PC_OK;
 }
 
-/* Evaluates one range; the range type may switch the scheme to semver. */
+/* Ranges with more events than this get their event array from the heap. */
+#define EVENTS_ON_STACK 16
+
+/*
+ * Evaluates one range. A SEMVER range switches a non-Go scheme to semver,
+ * and then v must parse as SemVer too (PC_ERR_INVALID if not).
+ */
 static int
 range_check(const json_t *range, enum version_scheme scheme, const char *v,
-    struct match_check *check)
+    json_t *memo, struct match_check *check)
 {
 	const json_t *events = json_object_get(range, "events");
 	const char *type = json_string_value(json_object_get(range, "type"));
-	struct event *evs;
-	const char *bad, *fixed;
-	bool inside;
-	size_t n;
-	int cmp;
+	struct event stack[EVENTS_ON_STACK], *evs = stack;
+	const char *bad = NULL, *fixed;
+	bool inside = false;
+	size_t n, cap = json_array_size(events);
+	int cmp, err;
 
-	if (type != NULL && strcmp(type, "SEMVER") == 0 && scheme != VERSION_GO)
+	if (type != NULL && strcmp(type, "SEMVER") == 0 &&
+	    scheme != VERSION_GO && scheme != VERSION_SEMVER) {
 		scheme = VERSION_SEMVER;
-	if (validate_version(scheme, v) != PC_OK)
-		return PC_ERR_INVALID;
-	evs = pc_calloc(json_array_size(events) + 1, sizeof(*evs));
-	if (evs == NULL)
-		return PC_ERR_NOMEM;
-	n = events_load(events, scheme, evs, &bad);
-	if (bad != NULL || events_sort(scheme, evs, n) != PC_OK) {
-		if (check->bad_event == NULL)
-			check->bad_event = bad != NULL ? bad : "(unsortable events)";
+		memo = NULL; /* its results are for the other scheme */
+		if (validate_version(scheme, v) != PC_OK)
+			return PC_ERR_INVALID;
+	}
+	if (cap > OSV_MAX_EVENTS)
+		cap = OSV_MAX_EVENTS;
+	if (cap > EVENTS_ON_STACK) {
+		evs = pc_calloc(cap, sizeof(*evs));
+		if (evs == NULL)
+			return PC_ERR_NOMEM;
+	}
+	n = events_load(events, evs, cap);
+	err = json_is_true(json_object_get(range, "sorted")) ? PC_OK :
+	    events_sort(scheme, evs, n, &bad);
+	if (err == PC_OK)
+		err = range_walk(scheme, evs, n, v, memo, &inside, &fixed, &bad);
+	if (evs != stack)
 		pc_free(evs);
+	if (err != PC_OK) {
+		/* The range is skipped; the caller reports the event version. */
+		if (check->bad_event == NULL)
+			check->bad_event = bad;
 		return PC_OK;
 	}
-	range_walk(scheme, evs, n, v, &inside, &fixed);
-	pc_free(evs);
 	if (!inside)
 		return PC_OK;
 	check->affected = true;
@@ -296,6 +363,48 @@ range_check(const json_t *range, enum version_scheme scheme, const char *v,
 	    cmp < 0)))
 		check->fixed = fixed;
 	return PC_OK;
+}
+
+int
+match_range_sort(json_t *range, enum version_scheme scheme)
+{
+	json_t *events = json_object_get(range, "events"), *sorted;
+	const char *type = json_string_value(json_object_get(range, "type"));
+	struct event *evs;
+	const char *bad;
+	size_t n, cap = json_array_size(events);
+	int err;
+
+	if (type != NULL && strcmp(type, "SEMVER") == 0 && scheme != VERSION_GO)
+		scheme = VERSION_SEMVER;
+	if (cap == 0 || cap > OSV_MAX_EVENTS)
+		return PC_ERR_INVALID;
+	evs = pc_calloc(cap, sizeof(*evs));
+	sorted = json_array();
+	if (evs == NULL || sorted == NULL) {
+		err = PC_ERR_NOMEM;
+		goto out;
+	}
+	n = events_load(events, evs, cap);
+	err = n == cap ? events_sort(scheme, evs, n, &bad) : PC_ERR_INVALID;
+	/* Every event must parse, so that the walk never meets a bad one. */
+	for (size_t i = 0; i < n && err == PC_OK; i++) {
+		if (!evs[i].zero && !evs[i].star &&
+		    validate_version(scheme, evs[i].version) != PC_OK)
+			err = PC_ERR_INVALID;
+	}
+	for (size_t i = 0; i < n && err == PC_OK; i++) {
+		if (json_array_append_new(sorted, json_pack("{ss}",
+		    event_name(evs[i].kind), evs[i].version)) != 0)
+			err = PC_ERR_NOMEM;
+	}
+	if (err == PC_OK && (json_object_set(range, "events", sorted) != 0 ||
+	    json_object_set_new(range, "sorted", json_true()) != 0))
+		err = PC_ERR_NOMEM;
+out:
+	json_decref(sorted);
+	pc_free(evs);
+	return err;
 }
 
 /* True when v is in the versions list, by string or as an equal version. */
@@ -319,24 +428,21 @@ versions_contain(const json_t *versions, enum version_scheme scheme,
 	return false;
 }
 
-int
-match_affected(const json_t *affected, enum version_scheme scheme,
-    const char *version, struct match_check *check)
+/* match_affected for a version already validated under scheme. */
+static int
+affected_eval(const json_t *affected, enum version_scheme scheme,
+    const char *version, json_t *memo, struct match_check *check)
 {
-	const json_t *ranges = json_object_get(affected, "ranges");
 	const json_t *range;
 	size_t i;
 	int err;
 
 	memset(check, 0, sizeof(*check));
-	err = validate_version(scheme, version);
-	if (err != PC_OK)
-		return err == PC_ERR_UNSUPPORTED ? err : PC_ERR_INVALID;
-	json_array_foreach(ranges, i, range) {
-		err = range_check(range, scheme, version, check);
+	json_array_foreach(json_object_get(affected, "ranges"), i, range) {
+		err = range_check(range, scheme, version, memo, check);
 		if (err == PC_ERR_NOMEM)
 			return err;
-		/* A SEMVER range under a non-semver scheme can reject version. */
+		/* A SEMVER range under another scheme can reject version. */
 		if (err == PC_ERR_INVALID && check->bad_event == NULL)
 			check->bad_event = version;
 	}
@@ -345,6 +451,19 @@ match_affected(const json_t *affected, enum version_scheme scheme,
 	    version))
 		check->affected = true;
 	return PC_OK;
+}
+
+int
+match_affected(const json_t *affected, enum version_scheme scheme,
+    const char *version, struct match_check *check)
+{
+	int err;
+
+	memset(check, 0, sizeof(*check));
+	err = validate_version(scheme, version);
+	if (err != PC_OK)
+		return err == PC_ERR_UNSUPPORTED ? err : PC_ERR_INVALID;
+	return affected_eval(affected, scheme, version, NULL, check);
 }
 
 /* State of one match_packages call. */
@@ -378,6 +497,7 @@ struct package {
 	struct hit *hits;
 	size_t nhits;
 	size_t cap;
+	json_t *memo; /* event version -> comparison with lookup_version */
 };
 
 static void
@@ -572,7 +692,8 @@ entry_check(struct matcher *m, struct package *p, const json_t *entry)
 	json_array_foreach(json_object_get(entry, "affected"), i, affected) {
 		struct match_check check;
 
-		err = match_affected(affected, p->scheme, p->lookup_version, &check);
+		err = affected_eval(affected, p->scheme, p->lookup_version, p->memo,
+		    &check);
 		if (err != PC_OK)
 			return err;
 		if (check.bad_event != NULL)
@@ -615,15 +736,19 @@ package_lookup(struct matcher *m, struct package *p, const char *name,
 		    "ecosystem %s", p->name, p->version, p->ecosystem);
 		return PC_OK;
 	}
+	/* NULL only costs the shortcut of compare_event. */
+	if (p->memo == NULL)
+		p->memo = json_object();
+	err = validate_version(p->scheme, p->lookup_version);
+	if (err != PC_OK) {
+		add_error(m, p->obj, "package %s: version \"%.64s\" %s %s",
+		    p->name, p->lookup_version, err == PC_ERR_UNSUPPORTED ?
+		    "cannot be compared yet as" : "is not a valid",
+		    version_scheme_name(p->scheme));
+		return PC_OK;
+	}
 	json_array_foreach(entries, i, entry) {
 		err = entry_check(m, p, entry);
-		if (err == PC_ERR_INVALID || err == PC_ERR_UNSUPPORTED) {
-			add_error(m, p->obj, "package %s: version \"%.64s\" %s %s",
-			    p->name, p->lookup_version,
-			    err == PC_ERR_INVALID ? "is not a valid" :
-			    "cannot be compared yet as", version_scheme_name(p->scheme));
-			return PC_OK;
-		}
 		if (err != PC_OK)
 			return err;
 	}
@@ -946,6 +1071,7 @@ package_match(struct matcher *m, const json_t *obj, size_t index)
 		err = package_emit(m, &p);
 out:
 	pc_free(p.hits);
+	json_decref(p.memo);
 	json_decref(kept);
 	return err;
 }

@@ -54,6 +54,15 @@ int match_affected(const json_t *affected, enum version_scheme scheme,
     const char *version, struct match_check *check);
 
 /*
+ * Sorts the events of range (an OSV range object, modified in place) by
+ * version under scheme, as match_affected would, and marks it with
+ * "sorted": true so that matching skips the sort. Returns PC_OK;
+ * PC_ERR_INVALID when an event version does not parse (range unchanged);
+ * PC_ERR_NOMEM.
+ */
+int match_range_sort(json_t *range, enum version_scheme scheme);
+
+/*
  * Matches packages (an array of image package objects, see
  * scanner/layer_result.h) of an image with OS identity os (an object with
  * "ecosystem" or "family" and "version"; NULL or JSON null when unknown)

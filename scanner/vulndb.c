@@ -267,27 +267,61 @@ out:
 	return err;
 }
 
+/*
+ * Copies the ranges of aff with their events sorted by version, so that
+ * matching skips the sort. A range whose events do not all parse stays
+ * as it is and is reported when a package meets it.
+ */
+static int
+ranges_sorted(const json_t *aff, const char *ecosystem, json_t **out)
+{
+	json_t *ranges = json_deep_copy(json_object_get(aff, "ranges")), *range;
+	enum version_scheme scheme;
+	size_t i;
+
+	*out = ranges;
+	if (ranges == NULL)
+		return PC_ERR_NOMEM;
+	if (match_scheme(ecosystem, &scheme) != PC_OK)
+		return PC_OK;
+	json_array_foreach(ranges, i, range) {
+		if (match_range_sort(range, scheme) == PC_ERR_NOMEM)
+			return PC_ERR_NOMEM;
+	}
+	return PC_OK;
+}
+
 /* Builds the stored form of one affected entry (see vulndb.h). */
 static int
 affected_slim(const json_t *aff, json_t **out)
 {
 	const char *ecosystem = json_string_value(json_object_get(aff,
 	    "ecosystem"));
-	json_t *slim = json_object(), *versions;
-	int err;
+	json_t *slim = json_object(), *versions, *ranges = NULL;
+	int err = slim != NULL ? PC_OK : PC_ERR_NOMEM;
 
 	*out = NULL;
-	if (slim == NULL)
-		return PC_ERR_NOMEM;
-	err = versions_prune(aff, ecosystem, &versions);
-	if (err == PC_OK && versions != NULL &&
-	    json_object_set_new(slim, "versions", versions) != 0)
-		err = PC_ERR_NOMEM;
-	if (err == PC_OK && json_object_get(aff, "ranges") != NULL &&
-	    json_object_set(slim, "ranges", json_object_get(aff, "ranges")) != 0)
-		err = PC_ERR_NOMEM;
+	if (err == PC_OK && json_object_get(aff, "ranges") != NULL) {
+		err = ranges_sorted(aff, ecosystem, &ranges);
+		if (err == PC_OK && json_object_set(slim, "ranges", ranges) != 0)
+			err = PC_ERR_NOMEM;
+	}
+	if (err == PC_OK && json_object_get(aff, "versions") != NULL) {
+		/* Prune against the sorted ranges, which evaluate faster. */
+		if (json_object_set(slim, "versions",
+		    json_object_get(aff, "versions")) != 0)
+			err = PC_ERR_NOMEM;
+		if (err == PC_OK)
+			err = versions_prune(slim, ecosystem, &versions);
+		if (err == PC_OK && versions == NULL)
+			json_object_del(slim, "versions");
+		else if (err == PC_OK &&
+		    json_object_set_new(slim, "versions", versions) != 0)
+			err = PC_ERR_NOMEM;
+	}
 	if (err == PC_OK && json_object_get(aff, "severity") != NULL)
 		err = severity_set(slim, json_object_get(aff, "severity"), NULL);
+	json_decref(ranges);
 	if (err != PC_OK) {
 		json_decref(slim);
 		return err;
@@ -774,7 +808,11 @@ vulndb_close(struct vulndb *db)
 	pc_free(db);
 }
 
-/* Returns a new reference to the cached value of ckey, or NULL. */
+/* Cost charged to the cache for remembering a package without advisories. */
+#define CACHE_MISS_BYTES 64
+
+/* Returns a new reference to the cached value of ckey (JSON null for a
+ * package without advisories), or NULL. */
 static json_t *
 cache_get(struct vulndb *db, const char *ckey)
 {
@@ -821,6 +859,11 @@ vulndb_lookup(struct vulndb *db, const char *ecosystem, const char *name,
 	ckey[elen] = '\n';
 	ckey[k.mv_size] = '\0';
 	*entries = cache_get(db, ckey);
+	if (json_is_null(*entries)) {
+		json_decref(*entries);
+		*entries = NULL;
+		return PC_OK;
+	}
 	if (*entries != NULL)
 		return PC_OK;
 
@@ -834,7 +877,10 @@ vulndb_lookup(struct vulndb *db, const char *ecosystem, const char *name,
 			err = PC_ERR_INVALID;
 		else
 			cache_put(db, ckey, *entries, v.mv_size);
-	} else if (rc != MDB_NOTFOUND) {
+	} else if (rc == MDB_NOTFOUND) {
+		/* Most packages have no advisory: remember that as well. */
+		cache_put(db, ckey, json_null(), CACHE_MISS_BYTES + k.mv_size);
+	} else {
 		err = PC_ERR_IO;
 	}
 	mdb_txn_abort(txn);

@@ -20,10 +20,12 @@
  *             "cvss_score"?: 9.8, "cvss_vector"?: "CVSS:3.1/...",
  *             "affected": [{"ranges"?: [{"type": "ECOSYSTEM"|"SEMVER",
  *                                        "events": [{"introduced": "0"},
- *                                                   {"fixed": "1.2"}]}],
+ *                                                   {"fixed": "1.2"}],
+ *                                        "sorted"?: true}],
  *                           "versions"?: [...],
  *                           "severity"?, "cvss_score"?, "cvss_vector"?}]}
- *     "affected" holds only the record's entries for this package. An
+ *     "affected" holds only the record's entries for this package. Events
+ *     are stored sorted by version ("sorted": true) when they all parse. An
  *     affected entry carries its own severity fields when the record gives
  *     that entry its own severity[]. A versions list is kept only for the
  *     versions that its ranges do not already cover, because PyPI records
