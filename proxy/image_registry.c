@@ -446,6 +446,7 @@ registry_scan_layer(struct image *img, size_t i,
 		.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
 	};
 	int fd = -1;
+	bool scan_failed_first;
 	int download_err;
 	int err;
 
@@ -465,6 +466,8 @@ registry_scan_layer(struct image *img, size_t i,
 	}
 
 	download_err = download_layer(r, l, &job, fd, reason, reasonlen);
+	/* Before finish() the scan can only fail on its own data. */
+	scan_failed_first = atomic_load(&job.failed);
 	scan_source_growing_finish(job.src, download_err == PC_OK ? PC_OK :
 	    PC_ERR_UPSTREAM);
 	pthread_mutex_lock(&job.lock);
@@ -474,19 +477,16 @@ registry_scan_layer(struct image *img, size_t i,
 	scan_source_free(job.src);
 	close(fd);
 
-	/* A scan that failed first stopped the download: its error wins. */
-	if (job.err != PC_OK && (download_err == PC_OK ||
-	    atomic_load(&job.failed))) {
+	if (download_err != PC_OK && !scan_failed_first)
+		return download_err;
+	if (job.err != PC_OK) {
 		const json_t *errors = json_object_get(out->root, "errors");
 		const char *m = json_string_value(json_object_get(json_array_get(
 		    errors, json_array_size(errors) - 1), "message"));
 
-		if (download_err != PC_OK || reason[0] == '\0')
-			snprintf(reason, reasonlen, "%s", m != NULL ? m : "scan failed");
+		snprintf(reason, reasonlen, "%s", m != NULL ? m : "scan failed");
 		return job.err;
 	}
-	if (download_err != PC_OK)
-		return download_err;
 	return image_check_layer_size(img, i, out, reason, reasonlen);
 }
 

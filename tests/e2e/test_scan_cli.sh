@@ -242,6 +242,7 @@ auth_port=$(free_port)
 cat >"$work/token_proxy.py" <<'EOF'
 import http.server, sys, urllib.request, urllib.error
 upstream, port, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+cut = sys.argv[4] if len(sys.argv) > 4 else None  # blob digest to cut short
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path.startswith("/token?"):
@@ -274,6 +275,10 @@ class H(http.server.BaseHTTPRequestHandler):
                 self.send_header(k, headers.get(k))
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if cut is not None and self.path.endswith("/blobs/" + cut):
+            self.wfile.write(body[:len(body) // 2])
+            self.close_connection = True
+            return
         self.wfile.write(body)
     def log_message(self, *args):
         pass
@@ -285,6 +290,17 @@ wait_http "http://127.0.0.1:$auth_port/v2/"
 "$PORTCULLIS_BIN" scan --plain-http --format json "127.0.0.1:$auth_port/test/app:v1" >"$work/auth.json"
 check_report "$work/auth.json"
 grep -q 'scope=repository%3Atest%2Fapp%3Apull' "$work/tokens.log" || fail "no token request with the pull scope"
+
+# A download cut in the middle of a layer fails the scan with exit 2.
+cut_port=$(free_port)
+cut_layer=$(jq -r '.layers[1].digest' "$work/oci.json")
+python3 "$work/token_proxy.py" "http://127.0.0.1:$port" "$cut_port" "$work/tokens.log" "$cut_layer" &
+pids+=($!)
+wait_http "http://127.0.0.1:$cut_port/v2/"
+rc=0
+"$PORTCULLIS_BIN" scan --plain-http "127.0.0.1:$cut_port/test/app:v1" >/dev/null 2>"$work/cut.err" || rc=$?
+[ "$rc" -eq 2 ] || fail "cut download: expected exit 2, got $rc"
+grep -q "layer 2 ($cut_layer)" "$work/cut.err" || fail "cut download: $(cat "$work/cut.err")"
 
 # --- an image index: the host's platform is picked, a missing one fails ---
 manifest_size=$(stat -c %s "$layout/blobs/sha256/${digest#sha256:}")
