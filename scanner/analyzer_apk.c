@@ -3,7 +3,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "common/alloc.h"
 #include "common/error.h"
 #include "scanner/pkgdb_text.h"
 
@@ -76,24 +75,16 @@ apk_line(struct apk_record *rec, const char *line, size_t len)
 	out[len] = '\0';
 }
 
-struct apk_parse_ctx {
-	struct apk_record record;
-	json_t *packages;
-};
-
 static void
-apk_parse_line(void *arg, const char *line, size_t len)
+apk_parse_line(void *ctx, const char *line, size_t len)
 {
-	struct apk_parse_ctx *ctx = arg;
-
-	apk_line(&ctx->record, line, len);
+	apk_line(ctx, line, len);
 }
 
 static int
-apk_record_end(void *arg)
+apk_record_end(void *ctx, json_t *packages)
 {
-	struct apk_parse_ctx *ctx = arg;
-	struct apk_record *rec = &ctx->record;
+	struct apk_record *rec = ctx;
 	json_t *pkg;
 	int err = PC_OK;
 
@@ -103,7 +94,7 @@ apk_record_end(void *arg)
 		    rec->arch[0] != '\0' ? rec->arch : NULL, "source_name",
 		    rec->origin[0] != '\0' ? rec->origin : rec->name,
 		    "source_version", rec->version);
-		if (pkg == NULL || json_array_append_new(ctx->packages, pkg) != 0)
+		if (pkg == NULL || json_array_append_new(packages, pkg) != 0)
 			err = PC_ERR_NOMEM;
 	}
 	memset(rec, 0, sizeof(*rec));
@@ -114,26 +105,12 @@ static int
 apk_analyze(const struct scan_file *f, const unsigned char *data, size_t len,
     bool truncated, struct layer_result *res)
 {
-	struct apk_parse_ctx *ctx = pc_calloc(1, sizeof(*ctx));
-	struct pkgdb_parser parser = {apk_parse_line, apk_record_end, ctx};
-	int err;
+	struct apk_record rec;
+	struct pkgdb_parser parser = {apk_parse_line, apk_record_end, &rec};
 
-	if (ctx == NULL)
-		return PC_ERR_NOMEM;
-	ctx->packages = json_array();
-	if (ctx->packages == NULL) {
-		pc_free(ctx);
-		return PC_ERR_NOMEM;
-	}
-	err = pkgdb_parse((const char *)data, len, truncated, APK_MAX_RECORDS,
-	    &parser);
-	if (err == PC_ERR_NOMEM)
-		json_decref(ctx->packages);
-	else
-		err = pkgdb_store(res, f->path, "apk", "apk database",
-		    ctx->packages, err, truncated, len, APK_MAX_RECORDS);
-	pc_free(ctx);
-	return err;
+	memset(&rec, 0, sizeof(rec));
+	return pkgdb_analyze(res, f->path, "apk", "apk database",
+	    (const char *)data, len, truncated, APK_MAX_RECORDS, &parser);
 }
 
 const struct analyzer analyzer_apk = {

@@ -183,32 +183,25 @@ dpkg_package(const struct dpkg_stanza *st, int *err)
 	return pkg;
 }
 
-struct dpkg_parse_ctx {
-	struct dpkg_stanza stanza;
-	json_t *packages;
-};
-
 static void
-dpkg_line(void *arg, const char *line, size_t len)
+dpkg_line(void *ctx, const char *line, size_t len)
 {
-	struct dpkg_parse_ctx *ctx = arg;
-
 	/* Continuation lines only extend fields that are not kept. */
 	if (line[0] != ' ' && line[0] != '\t')
-		dpkg_field(&ctx->stanza, line, len);
+		dpkg_field(ctx, line, len);
 }
 
 static int
-dpkg_stanza_end(void *arg)
+dpkg_stanza_end(void *ctx, json_t *packages)
 {
-	struct dpkg_parse_ctx *ctx = arg;
+	struct dpkg_stanza *st = ctx;
 	int err;
-	json_t *pkg = dpkg_package(&ctx->stanza, &err);
+	json_t *pkg = dpkg_package(st, &err);
 
-	memset(&ctx->stanza, 0, sizeof(ctx->stanza));
+	memset(st, 0, sizeof(*st));
 	if (pkg == NULL)
 		return err;
-	return json_array_append_new(ctx->packages, pkg) == 0 ? PC_OK :
+	return json_array_append_new(packages, pkg) == 0 ? PC_OK :
 	    PC_ERR_NOMEM;
 }
 
@@ -216,25 +209,15 @@ static int
 dpkg_analyze(const struct scan_file *f, const unsigned char *data, size_t len,
     bool truncated, struct layer_result *res)
 {
-	struct dpkg_parse_ctx *ctx = pc_calloc(1, sizeof(*ctx));
-	struct pkgdb_parser parser = {dpkg_line, dpkg_stanza_end, ctx};
+	struct dpkg_stanza *st = pc_calloc(1, sizeof(*st));
+	struct pkgdb_parser parser = {dpkg_line, dpkg_stanza_end, st};
 	int err;
 
-	if (ctx == NULL)
+	if (st == NULL)
 		return PC_ERR_NOMEM;
-	ctx->packages = json_array();
-	if (ctx->packages == NULL) {
-		pc_free(ctx);
-		return PC_ERR_NOMEM;
-	}
-	err = pkgdb_parse((const char *)data, len, truncated, DPKG_MAX_STANZAS,
-	    &parser);
-	if (err == PC_ERR_NOMEM)
-		json_decref(ctx->packages);
-	else
-		err = pkgdb_store(res, f->path, "dpkg", "dpkg database",
-		    ctx->packages, err, truncated, len, DPKG_MAX_STANZAS);
-	pc_free(ctx);
+	err = pkgdb_analyze(res, f->path, "dpkg", "dpkg database",
+	    (const char *)data, len, truncated, DPKG_MAX_STANZAS, &parser);
+	pc_free(st);
 	return err;
 }
 

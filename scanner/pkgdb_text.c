@@ -5,9 +5,13 @@
 
 #include "common/error.h"
 
-int
+/*
+ * Splits data into records. Returns PC_OK, the error of parser->end, or
+ * PC_ERR_LIMIT when a record past max_records starts.
+ */
+static int
 pkgdb_parse(const char *data, size_t len, bool truncated, size_t max_records,
-    const struct pkgdb_parser *parser)
+    const struct pkgdb_parser *parser, json_t *packages)
 {
 	const char *p = data;
 	const char *end = data + len;
@@ -22,7 +26,7 @@ pkgdb_parse(const char *data, size_t len, bool truncated, size_t max_records,
 		bool blank = line_len == 0 || (line_len == 1 && p[0] == '\r');
 
 		if (blank && in_record) {
-			err = parser->end(parser->ctx);
+			err = parser->end(parser->ctx, packages);
 			if (err != PC_OK)
 				return err;
 			in_record = false;
@@ -36,11 +40,11 @@ pkgdb_parse(const char *data, size_t len, bool truncated, size_t max_records,
 	}
 	/* A truncated file ends inside its last record: drop that record. */
 	if (in_record && !truncated)
-		return parser->end(parser->ctx);
+		return parser->end(parser->ctx, packages);
 	return PC_OK;
 }
 
-int
+static int
 pkgdb_store(struct layer_result *res, const char *path, const char *key,
     const char *what, json_t *packages, int parse_err, bool truncated,
     size_t len, size_t max_records)
@@ -68,4 +72,23 @@ pkgdb_store(struct layer_result *res, const char *path, const char *key,
 	if (result == NULL)
 		return PC_ERR_NOMEM;
 	return layer_result_set(res, path, key, result);
+}
+
+int
+pkgdb_analyze(struct layer_result *res, const char *path, const char *key,
+    const char *what, const char *data, size_t len, bool truncated,
+    size_t max_records, const struct pkgdb_parser *parser)
+{
+	json_t *packages = json_array();
+	int err;
+
+	if (packages == NULL)
+		return PC_ERR_NOMEM;
+	err = pkgdb_parse(data, len, truncated, max_records, parser, packages);
+	if (err == PC_ERR_NOMEM) {
+		json_decref(packages);
+		return err;
+	}
+	return pkgdb_store(res, path, key, what, packages, err, truncated, len,
+	    max_records);
 }

@@ -17,29 +17,24 @@
 struct pkgdb_parser {
 	/* Called for each non-blank line of a record, without its "\n". */
 	void (*line)(void *ctx, const char *line, size_t len);
-	/* Called at the end of each record; returns PC_OK or PC_ERR_NOMEM. */
-	int (*end)(void *ctx);
+	/*
+	 * Called at the end of each record to append its package, if any, to
+	 * packages. Returns PC_OK or PC_ERR_NOMEM.
+	 */
+	int (*end)(void *ctx, json_t *packages);
 	void *ctx;
 };
 
 /*
- * Splits data into records. When truncated is set, a record cut at the
- * end of data is dropped. Returns PC_OK, the error of parser->end, or
- * PC_ERR_LIMIT when a record past max_records starts (the records before
- * it were delivered).
+ * Splits data into records and stores the packages that parser collects
+ * as {"packages": [...]} under files[path][key] of res. When truncated is
+ * set, a record cut at the end of data is dropped. More than max_records
+ * records, or truncated input, add an error of kind "limit" that names
+ * what (e.g. "dpkg database") and path; the packages before the limit or
+ * the cut are still stored. Returns PC_OK or PC_ERR_NOMEM.
  */
-int pkgdb_parse(const char *data, size_t len, bool truncated,
-    size_t max_records, const struct pkgdb_parser *parser);
-
-/*
- * Stores {"packages": packages} (reference stolen) under files[path][key]
- * of res. parse_err is the result of pkgdb_parse(): PC_ERR_LIMIT and
- * truncated each add an error of kind "limit" naming what (e.g. "dpkg
- * database"), path and the limit (max_records, or len bytes read).
- * Returns PC_OK or PC_ERR_NOMEM.
- */
-int pkgdb_store(struct layer_result *res, const char *path, const char *key,
-    const char *what, json_t *packages, int parse_err, bool truncated,
-    size_t len, size_t max_records);
+int pkgdb_analyze(struct layer_result *res, const char *path,
+    const char *key, const char *what, const char *data, size_t len,
+    bool truncated, size_t max_records, const struct pkgdb_parser *parser);
 
 #endif
