@@ -47,6 +47,8 @@ struct upstream_fetch;
 #define UPSTREAM_MAX_HEADERS 100
 /* Cap on a token endpoint's JSON response. */
 #define UPSTREAM_MAX_TOKEN_RESPONSE (256 * 1024)
+/* Maximum length of upstream_request.scope. */
+#define UPSTREAM_MAX_SCOPE_LEN 4096
 /* Cap on the credentials file. */
 #define UPSTREAM_MAX_CREDENTIALS_FILE 4096
 /* Cached tokens per upstream; the entry closest to expiry is dropped. */

@@ -1425,7 +1425,9 @@ test_invalid_requests_rejected(void **state)
 	const char *encoding_header[] = { "accept-encoding: gzip" };
 	const char *broken_header[] = { "Accept application/json" };
 	const char *crlf_header[] = { "Accept: a\r\nX-Evil: 1" };
+	char long_scope[UPSTREAM_MAX_SCOPE_LEN + 2];
 	const struct upstream_request cases[] = {
+		{ "GET", MANIFEST_PATH, long_scope, NULL, 0 },
 		{ "POST", MANIFEST_PATH, NULL, NULL, 0 },
 		{ NULL, MANIFEST_PATH, NULL, NULL, 0 },
 		{ "GET", "v2/no-slash", NULL, NULL, 0 },
@@ -1436,6 +1438,8 @@ test_invalid_requests_rejected(void **state)
 		{ "GET", MANIFEST_PATH, NULL, crlf_header, 1 },
 	};
 
+	memset(long_scope, 'a', sizeof(long_scope) - 1);
+	long_scope[sizeof(long_scope) - 1] = '\0';
 	fixture_open(&fx, NULL);
 	result_init(&res, &fx);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
