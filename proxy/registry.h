@@ -70,6 +70,46 @@ void registry_set_offline(struct registry *reg, bool offline);
 void registry_stats(const struct registry *reg, struct registry_stats *out);
 
 /*
+ * Prefetching: the gate reads an image's blobs as they arrive, through
+ * the same single upstream download that clients share. fd (owned by the
+ * caller) reads the blob from offset 0 while it grows.
+ */
+struct registry_prefetch;
+
+struct registry_prefetch_callbacks {
+	/* The download started (or the blob is cached); size is -1 if unknown. */
+	void (*on_start)(void *arg, int fd, int64_t size);
+	/* bytes_available bytes can be read through fd now. */
+	void (*on_progress)(void *arg, uint64_t bytes_available);
+	/*
+	 * The blob ended: PC_OK when whole and verified against its digest,
+	 * else an error (PC_ERR_NOSPACE when it could not be stored). The last
+	 * callback; the handle is gone when it returns.
+	 */
+	void (*on_done)(void *arg, int err);
+};
+
+/*
+ * Fetches digest of repository from the named upstream unless the blob
+ * store has it. Returns PC_OK (callbacks follow from the event loop, never
+ * from inside this call), PC_ERR_NOTFOUND for an unknown upstream or when
+ * offline and not cached, PC_ERR_NOMEM.
+ */
+int registry_prefetch_blob(struct registry *reg, const char *upstream,
+    const char *repository, const char *digest,
+    const struct registry_prefetch_callbacks *cb, void *arg,
+    struct registry_prefetch **out);
+
+/* Stops callbacks of p and frees it; not from inside its on_done. */
+void registry_prefetch_cancel(struct registry_prefetch *p);
+
+/*
+ * Re-checks every open stream of digest, after the gate released or
+ * refused the image that holds it.
+ */
+void registry_blob_wake(struct registry *reg, const char *digest);
+
+/*
  * Parses a Range header value against a blob of size bytes: one range of
  * "bytes=N-M", "bytes=N-" or "bytes=-S". Returns 200 when the header should
  * be ignored (absent, several ranges, or not bytes), 206 with [*start,

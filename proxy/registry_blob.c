@@ -23,6 +23,9 @@
 #include "common/digest.h"
 #include "common/error.h"
 #include "common/log.h"
+#include <event2/event.h>
+
+#include "proxy/gate.h"
 #include "proxy/registry_internal.h"
 #include "proxy/upstream.h"
 
@@ -47,6 +50,19 @@ struct mem_chunk {
 
 struct blob_stream;
 
+/* A non-HTTP consumer of a blob: the gate scanning it as it arrives. */
+struct registry_prefetch {
+	struct registry_prefetch *next;
+	struct registry *reg;
+	struct inflight *in;          /* NULL once done or for a cached blob */
+	struct registry_prefetch_callbacks cb;
+	void *arg;
+	bool started;
+	struct event *deferred;       /* cached blobs report from the loop */
+	int cached_fd;
+	uint64_t cached_size;
+};
+
 struct inflight {
 	struct inflight *next;
 	struct registry *reg;
@@ -70,12 +86,15 @@ struct inflight {
 	struct mem_chunk *last_chunk;
 	size_t buffered;
 	int busy;                  /* > 0 while inside a callback: never free */
+	struct registry_prefetch *watchers;
 };
 
 /* One client's response body from a cached or in-flight blob. */
 struct blob_stream {
 	struct blob_stream *next;
 	struct blob_stream *prev;
+	struct blob_stream *all_next;  /* every open stream, for gate wake-ups */
+	struct blob_stream *all_prev;
 	struct registry *reg;
 	struct http_exchange *x;
 	struct inflight *in;       /* NULL for a cached blob */
@@ -169,20 +188,108 @@ inflight_fail(struct inflight *in, const char *why)
 	inflight_wake(in);
 }
 
+
+/* ---- prefetch watchers ---- */
+
+static void
+watcher_unlink(struct registry_prefetch *w)
+{
+	struct registry_prefetch **pp;
+
+	if (w->in == NULL)
+		return;
+	pp = &w->in->watchers;
+	while (*pp != NULL && *pp != w)
+		pp = &(*pp)->next;
+	if (*pp == w)
+		*pp = w->next;
+	w->in = NULL;
+}
+
+static void
+watchers_done(struct inflight *in, int err)
+{
+	in->busy++;
+	while (in->watchers != NULL) {
+		struct registry_prefetch *w = in->watchers;
+
+		watcher_unlink(w);
+		w->cb.on_done(w->arg, err);
+		pc_free(w);
+	}
+	in->busy--;
+}
+
+static void
+watchers_start(struct inflight *in)
+{
+	in->busy++;
+	/* Look the list up anew each time: a callback may cancel watchers. */
+	for (;;) {
+		struct registry_prefetch *w = in->watchers;
+		int fd;
+
+		while (w != NULL && w->started)
+			w = w->next;
+		if (w == NULL)
+			break;
+		w->started = true;
+		fd = in->writer != NULL ? blob_writer_open_reader(in->writer) : -1;
+		if (fd < 0) {
+			watcher_unlink(w);
+			w->cb.on_done(w->arg, in->passthrough ? PC_ERR_NOSPACE : PC_ERR_IO);
+			pc_free(w);
+			continue;
+		}
+		w->cb.on_start(w->arg, fd, in->size);
+		if (in->file_bytes > 0 && w->in == in)
+			w->cb.on_progress(w->arg, in->file_bytes);
+	}
+	in->busy--;
+}
+
+static void
+watchers_progress(struct inflight *in)
+{
+	for (struct registry_prefetch *w = in->watchers; w != NULL; w = w->next) {
+		if (w->started)
+			w->cb.on_progress(w->arg, in->file_bytes);
+	}
+}
+
 /* ---- body source of one stream ---- */
 
+static const char *
+stream_digest(const struct blob_stream *s)
+{
+	return s->in != NULL ? s->in->digest : blob_ref_digest(s->ref);
+}
+
+/*
+ * One past the last offset s may send now, or UINT64_MAX when the stream
+ * must be aborted because only refused images need the blob.
+ */
 static uint64_t
 stream_ready_end(const struct blob_stream *s)
 {
 	const struct inflight *in = s->in;
-	uint64_t ready;
+	struct registry *reg = s->reg;
+	uint64_t ready = s->end;
+	int hold = 0;
 
-	if (in == NULL || in->state == INFLIGHT_COMPLETE)
-		return s->end;
-	ready = in->written;
-	/* Hold the blob's last byte until its digest is verified. */
-	if (in->size > 0 && ready >= (uint64_t)in->size)
-		ready = (uint64_t)in->size - 1;
+	if (in != NULL && in->state != INFLIGHT_COMPLETE) {
+		ready = in->written;
+		/* Hold the blob's last byte until its digest is verified. */
+		if (in->size > 0 && ready >= (uint64_t)in->size)
+			ready = (uint64_t)in->size - 1;
+	}
+	if (reg->gate != NULL && reg->gate_ops->blob_hold != NULL && s->size > 0 &&
+	    s->end == s->size && ready >= s->size - 1)
+		hold = reg->gate_ops->blob_hold(reg->gate, stream_digest(s));
+	if (hold < 0)
+		return UINT64_MAX;
+	if (hold > 0 && ready > s->size - 1)
+		ready = s->size - 1;
 	return ready < s->end ? ready : s->end;
 }
 
@@ -218,6 +325,11 @@ blob_stream_read(void *ctx, char *buf, size_t len)
 	if (s->in != NULL && s->in->state == INFLIGHT_FAILED)
 		return HTTP_BODY_ERROR;
 	ready = stream_ready_end(s);
+	if (ready == UINT64_MAX) {
+		log_warn("event=blob_stream_aborted digest=%s reason=\"denied by policy\"",
+		    stream_digest(s));
+		return HTTP_BODY_ERROR;
+	}
 	if (s->off >= ready) {
 		s->waiting = true;
 		return HTTP_BODY_AGAIN;
@@ -257,11 +369,15 @@ static int
 blob_stream_file(void *ctx, size_t max, int *fd, off_t *offset, size_t *length)
 {
 	struct blob_stream *s = ctx;
+	uint64_t ready;
 	uint64_t n;
 
 	if (s->ref == NULL || s->off >= s->end)
 		return 0;
-	n = s->end - s->off;
+	ready = stream_ready_end(s);
+	if (ready == UINT64_MAX || ready <= s->off)
+		return 0;  /* read() reports the abort or the wait */
+	n = ready - s->off;
 	if (n > max)
 		n = max;
 	*fd = s->fd;
@@ -278,6 +394,12 @@ blob_stream_free(void *ctx)
 	struct blob_stream *s = ctx;
 	struct inflight *in = s->in;
 
+	if (s->all_prev != NULL)
+		s->all_prev->all_next = s->all_next;
+	else if (s->reg->streams == s)
+		s->reg->streams = s->all_next;
+	if (s->all_next != NULL)
+		s->all_next->all_prev = s->all_prev;
 	if (in != NULL) {
 		if (s->prev != NULL)
 			s->prev->next = s->next;
@@ -356,7 +478,7 @@ stream_respond(struct blob_stream *s, uint64_t size, const char *cache)
 static void
 inflight_release_if_done(struct inflight *in)
 {
-	if (in->streams != NULL || in->busy > 0)
+	if (in->streams != NULL || in->watchers != NULL || in->busy > 0)
 		return;
 	if (in->state == INFLIGHT_COMPLETE || in->state == INFLIGHT_FAILED)
 		inflight_free(in);
@@ -430,6 +552,7 @@ inflight_passthrough_start(struct inflight *in)
 	}
 	in->passthrough = true;
 	in->reg->stats.passthrough++;
+	watchers_done(in, PC_ERR_NOSPACE);
 	log_warn("event=blob_passthrough digest=%s reason=\"no room in the blob "
 	    "store\" cached_bytes=%llu", in->digest,
 	    (unsigned long long)in->file_bytes);
@@ -510,6 +633,7 @@ inflight_on_headers(void *arg, const struct upstream_response *r)
 		in->state = INFLIGHT_FAILED;
 		in->reg->stats.upstream_errors++;
 		inflight_start_streams(in);
+		watchers_done(in, r->status == 404 ? PC_ERR_NOTFOUND : PC_ERR_UPSTREAM);
 		return -1;
 	}
 	in->size = r->content_length;
@@ -525,6 +649,7 @@ inflight_on_headers(void *arg, const struct upstream_response *r)
 		return -1;
 	}
 	inflight_start_streams(in);
+	watchers_start(in);
 	return 0;
 }
 
@@ -544,6 +669,7 @@ inflight_on_data(void *arg, const void *data, size_t len)
 			in->written += len;
 			in->file_bytes = in->written;
 			inflight_wake(in);
+			watchers_progress(in);
 			return 0;
 		}
 		if (err != PC_ERR_NOSPACE || inflight_passthrough_start(in) != PC_OK) {
@@ -597,6 +723,7 @@ inflight_complete(struct inflight *in)
 	if (in->size < 0)
 		in->size = (int64_t)in->written;
 	in->state = INFLIGHT_COMPLETE;
+	watchers_done(in, PC_OK);
 	log_debug("event=blob_cached digest=%s bytes=%llu passthrough=%s",
 	    in->digest, (unsigned long long)in->written,
 	    in->passthrough ? "yes" : "no");
@@ -773,6 +900,10 @@ stream_new(struct registry *reg, struct http_exchange *x)
 	s->head_only = strcmp(http_exchange_request(x)->method, "HEAD") == 0;
 	if (range != NULL)
 		snprintf(s->range, sizeof(s->range), "%s", range);
+	s->all_next = reg->streams;
+	if (reg->streams != NULL)
+		reg->streams->all_prev = s;
+	reg->streams = s;
 	return s;
 }
 
@@ -834,7 +965,7 @@ registry_handle_blob(struct registry *reg, struct http_exchange *x,
 	if (in == NULL) {
 		in = inflight_start(reg, r);
 		if (in == NULL) {
-			pc_free(s);
+			blob_stream_free(s);
 			registry_error(x, 500, "UNKNOWN", "cannot start the upstream request");
 			return;
 		}
@@ -855,4 +986,144 @@ registry_handle_blob(struct registry *reg, struct http_exchange *x,
 		return;
 	}
 	http_exchange_on_abort(x, stream_abort_pending, s);
+}
+
+/* ---- prefetch ---- */
+
+static void
+prefetch_cached_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct registry_prefetch *w = arg;
+
+	event_free(w->deferred);
+	w->deferred = NULL;
+	w->cb.on_start(w->arg, w->cached_fd, (int64_t)w->cached_size);
+	w->cb.on_progress(w->arg, w->cached_size);
+	w->cb.on_done(w->arg, PC_OK);
+	pc_free(w);
+}
+
+static void
+prefetch_late_start_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct registry_prefetch *w = arg;
+	struct inflight *in = w->in;
+
+	event_free(w->deferred);
+	w->deferred = NULL;
+	if (in != NULL && !w->started)
+		watchers_start(in);
+}
+
+static int
+prefetch_from_cache(struct registry *reg, const char *digest,
+    struct registry_prefetch *w)
+{
+	struct blob_ref *ref;
+	struct timeval now = {0, 0};
+
+	if (blobstore_get(reg->blobs, digest, &ref) != PC_OK)
+		return PC_ERR_NOTFOUND;
+	w->cached_fd = dup(blob_ref_fd(ref));
+	w->cached_size = blob_ref_size(ref);
+	blob_ref_release(ref);
+	if (w->cached_fd < 0)
+		return PC_ERR_IO;
+	w->deferred = evtimer_new(reg->base, prefetch_cached_cb, w);
+	if (w->deferred == NULL) {
+		close(w->cached_fd);
+		return PC_ERR_NOMEM;
+	}
+	evtimer_add(w->deferred, &now);
+	return PC_OK;
+}
+
+int
+registry_prefetch_blob(struct registry *reg, const char *upstream,
+    const char *repository, const char *digest,
+    const struct registry_prefetch_callbacks *cb, void *arg,
+    struct registry_prefetch **out)
+{
+	struct registry_prefetch *w = pc_calloc(1, sizeof(*w));
+	struct inflight *in;
+	struct route r;
+	int err;
+
+	if (w == NULL)
+		return PC_ERR_NOMEM;
+	w->reg = reg;
+	w->cb = *cb;
+	w->arg = arg;
+	w->cached_fd = -1;
+	err = prefetch_from_cache(reg, digest, w);
+	if (err == PC_OK) {
+		*out = w;
+		return PC_OK;
+	}
+
+	memset(&r, 0, sizeof(r));
+	r.kind = ROUTE_BLOB;
+	r.upstream = -1;
+	for (size_t i = 0; i < reg->n_upstreams; i++) {
+		if (strcmp(reg->upstreams[i].name, upstream) == 0)
+			r.upstream = (int)i;
+	}
+	if (r.upstream < 0 || reg->offline || reg->upstreams[r.upstream].client == NULL) {
+		pc_free(w);
+		return PC_ERR_NOTFOUND;
+	}
+	snprintf(r.name, sizeof(r.name), "%s", repository);
+	snprintf(r.reference, sizeof(r.reference), "%s", digest);
+	r.by_digest = true;
+
+	in = inflight_find(reg, digest);
+	if (in != NULL && in->passthrough)
+		in = NULL;
+	if (in == NULL) {
+		in = inflight_start(reg, &r);
+		if (in == NULL) {
+			pc_free(w);
+			return PC_ERR_NOMEM;
+		}
+		reg->stats.blob_misses++;
+	}
+	w->in = in;
+	w->next = in->watchers;
+	in->watchers = w;
+	if (in->state == INFLIGHT_STREAMING) {
+		/* Headers are in already: start from the loop, not from here. */
+		struct timeval now = {0, 0};
+
+		w->deferred = evtimer_new(reg->base, prefetch_late_start_cb, w);
+		if (w->deferred != NULL)
+			evtimer_add(w->deferred, &now);
+	}
+	*out = w;
+	return PC_OK;
+}
+
+void
+registry_prefetch_cancel(struct registry_prefetch *w)
+{
+	struct inflight *in = w->in;
+
+	if (w->deferred != NULL)
+		event_free(w->deferred);
+	if (w->cached_fd >= 0 && in == NULL)
+		close(w->cached_fd);
+	watcher_unlink(w);
+	pc_free(w);
+	if (in != NULL)
+		inflight_release_if_done(in);
+}
+
+void
+registry_blob_wake(struct registry *reg, const char *digest)
+{
+	for (struct blob_stream *s = reg->streams; s != NULL; s = s->all_next) {
+		if (s->waiting && strcmp(stream_digest(s), digest) == 0) {
+			s->waiting = false;
+			http_exchange_resume(s->x);
+		}
+	}
 }

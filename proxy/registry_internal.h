@@ -10,6 +10,7 @@
 #include "proxy/route.h"
 
 struct inflight;
+struct blob_stream;
 
 struct registry {
 	struct event_base *base;
@@ -23,6 +24,7 @@ struct registry {
 	unsigned tag_ttl_s;
 	bool offline;
 	struct inflight *inflight;   /* blob downloads in progress */
+	struct blob_stream *streams; /* every open blob response */
 	struct registry_stats stats;
 };
 

@@ -11,10 +11,12 @@
 
 #include "cache/blobstore.h"
 #include "cache/manifest_cache.h"
+#include "cache/redis.h"
 #include "common/alloc.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "proxy/admin.h"
+#include "proxy/gate.h"
 #include "proxy/registry.h"
 #include "proxy/route.h"
 #include "proxy/server.h"
@@ -53,6 +55,8 @@ struct service {
 	struct blobstore *blobs;
 	struct manifest_cache *manifests;
 	struct registry *reg;
+	struct redis *redis;
+	struct gate *gate;
 	struct server *srv;
 	struct admin *admin;
 	time_t started;
@@ -142,10 +146,46 @@ stats_upstreams(struct service *svc)
 	return arr;
 }
 
+static json_t *service_stats_base(struct service *svc);
+
 static json_t *
 service_stats(void *arg)
 {
 	struct service *svc = arg;
+	json_t *out = service_stats_base(svc);
+	struct redis_stats rst;
+
+	redis_stats(svc->redis, &rst);
+	json_object_set_new(out, "redis", json_pack("{s:s, s:b, s:I, s:I, s:I}",
+	    "state", redis_state_name(redis_state(svc->redis)),
+	    "degraded", svc->cfg->redis_url != NULL &&
+	    redis_state(svc->redis) != REDIS_STATE_CONNECTED,
+	    "commands", (json_int_t)rst.commands, "failures", (json_int_t)rst.failures,
+	    "reconnects", (json_int_t)rst.reconnects));
+	if (svc->gate != NULL)
+		json_object_set_new(out, "gate", gate_stats(svc->gate));
+	return out;
+}
+
+static json_t *
+service_verdicts(void *arg, const char *decision, const char *repo, size_t limit)
+{
+	struct service *svc = arg;
+
+	return gate_verdicts(svc->gate, decision, repo, limit);
+}
+
+static json_t *
+service_report(void *arg, const char *digest)
+{
+	struct service *svc = arg;
+
+	return gate_report(svc->gate, digest);
+}
+
+static json_t *
+service_stats_base(struct service *svc)
+{
 	struct registry_stats rs;
 	struct blobstore_stats bs;
 	struct server_counters sc;
@@ -195,6 +235,11 @@ service_ready(void *arg, const char **why)
 
 	if (svc->stopping) {
 		*why = "shutting down";
+		return false;
+	}
+	if (svc->cfg->redis_url != NULL &&
+	    redis_state(svc->redis) != REDIS_STATE_CONNECTED) {
+		*why = "redis is not reachable; verdicts are kept in process";
 		return false;
 	}
 	return true;
@@ -276,6 +321,12 @@ on_reload_signal(evutil_socket_t sig, short what, void *arg)
 	if (fresh.n_listeners != cfg->n_listeners || fresh.n_upstreams != cfg->n_upstreams)
 		log_warn("event=reload_partial reason=\"listeners and upstreams "
 		    "change only on restart\"");
+	if (svc->gate != NULL && fresh.policy_file != NULL &&
+	    gate_reload(svc->gate, fresh.policy_file, fresh.db_path,
+	    fresh.manifest_wait_s, errbuf, sizeof(errbuf)) != PC_OK) {
+		svc->reload_failures++;
+		log_error("event=reload_policy_failed error=\"%s\"", errbuf);
+	}
 	svc->reloads++;
 	config_free(&fresh);
 	log_info("event=reloaded");
@@ -339,7 +390,9 @@ start_listeners(struct service *svc)
 	struct config *cfg = svc->cfg;
 	struct listener_opts opts = {registry_handle, svc->reg, cfg->idle_timeout_s,
 	    cfg->write_timeout_s, cfg->access_log};
-	struct admin_source src = {svc, service_stats, service_ready, NULL, NULL};
+	struct admin_source src = {svc, service_stats, service_ready,
+	    svc->gate != NULL ? service_verdicts : NULL,
+	    svc->gate != NULL ? service_report : NULL};
 	char errbuf[512];
 	int err;
 
@@ -377,6 +430,39 @@ start_listeners(struct service *svc)
 		}
 	}
 	return PC_OK;
+}
+
+static int
+start_gate(struct service *svc)
+{
+	struct config *cfg = svc->cfg;
+	struct gate_config gc;
+	char errbuf[512];
+	int err;
+
+	err = redis_new(svc->base, cfg->redis_url, &svc->redis);
+	if (err != PC_OK) {
+		log_error("event=start_failed reason=\"invalid redis URL %s: expected "
+		    "redis://host:port[/db] or unix:/path\"", cfg->redis_url);
+		return err;
+	}
+	if (cfg->policy_file == NULL) {
+		log_warn("event=no_policy reason=\"no policy configured: every image "
+		    "passes unscanned\"");
+		return PC_OK;
+	}
+	memset(&gc, 0, sizeof(gc));
+	gc.base = svc->base;
+	gc.redis = svc->redis;
+	gc.policy_file = cfg->policy_file;
+	gc.db_path = cfg->db_path;
+	gc.manifest_wait_s = cfg->manifest_wait_s;
+	gc.workers = cfg->scan_workers;
+	gc.offline = cfg->offline;
+	err = gate_new(&gc, &svc->gate, errbuf, sizeof(errbuf));
+	if (err != PC_OK)
+		log_error("event=start_failed reason=\"%s\"", errbuf);
+	return err;
 }
 
 static int
@@ -420,8 +506,14 @@ start_signals(struct service *svc)
 static void
 service_free(struct service *svc)
 {
-	/* Connections first: their exchanges reference the registry. */
+	/* Connections first: their exchanges reference the registry. Redis
+	 * next: its pending callbacks run now, while the gate still exists
+	 * (marked closing, so they do nothing). */
 	server_free(svc->srv);
+	if (svc->gate != NULL)
+		gate_mark_closing(svc->gate);
+	redis_free(svc->redis);
+	gate_free(svc->gate);
 	registry_free(svc->reg);
 	admin_free(svc->admin);
 	for (size_t i = 0; i < svc->n_ups; i++) {
@@ -470,6 +562,8 @@ service_run(struct config *cfg, const char *config_file, const void *flags)
 	err = start_caches(&svc);
 	if (err == PC_OK)
 		err = start_upstreams(&svc);
+	if (err == PC_OK)
+		err = start_gate(&svc);
 	if (err == PC_OK) {
 		memset(&deps, 0, sizeof(deps));
 		deps.base = svc.base;
@@ -479,7 +573,11 @@ service_run(struct config *cfg, const char *config_file, const void *flags)
 		deps.manifests = svc.manifests;
 		deps.tag_ttl_s = cfg->tag_ttl_s;
 		deps.offline = cfg->offline;
+		deps.gate = svc.gate;
+		deps.gate_ops = svc.gate != NULL ? &gate_ops_default : NULL;
 		err = registry_new(&deps, &svc.reg);
+		if (err == PC_OK && svc.gate != NULL)
+			gate_set_registry(svc.gate, svc.reg);
 	}
 	if (err == PC_OK)
 		err = start_listeners(&svc);
