@@ -310,14 +310,13 @@ walk_analyze(struct walk *w, const struct scan_file *f)
 			continue;
 		}
 		r = an->analyze(f, data, len, truncated, w->out);
-		if (r == PC_ERR_NOMEM)
-			return r;
 		if (r != PC_OK) {
 			char detail[128];
 
+			/* Out of memory ends the layer; other failures skip the entry. */
 			snprintf(detail, sizeof(detail), "analyzer %s failed: %s",
 			    an->name, pc_strerror(r));
-			if (walk_note(w, f->path, detail) != PC_OK)
+			if (walk_note(w, f->path, detail) != PC_OK || r == PC_ERR_NOMEM)
 				return PC_ERR_NOMEM;
 		}
 	}

@@ -903,6 +903,142 @@ test_limits_outside_scan(void **state)
 	    SCAN_DEFAULT_MAX_ARCHIVE_DEPTH);
 }
 
+
+static unsigned int mutation_seed = 20261204;
+
+static unsigned int
+next_random(void)
+{
+	mutation_seed = mutation_seed * 1103515245u + 12345u;
+	return mutation_seed >> 8;
+}
+
+static void
+write_bytes(const char *path, const unsigned char *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+static size_t
+read_bytes(const char *path, unsigned char *data, size_t cap)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(data, 1, cap, f);
+	assert_true(feof(f));
+	fclose(f);
+	return n;
+}
+
+/* The scan either succeeds or records a scan_error: never anything else. */
+static void
+scan_must_fail_cleanly(const char *path, const struct analyzer *const *list)
+{
+	struct layer_result res;
+	int fd = open(path, O_RDONLY);
+	struct scan_source *src = scan_source_fd_new(fd);
+	int err;
+
+	assert_non_null(src);
+	assert_int_equal(layer_result_init(&res, NULL), PC_OK);
+	memset(&seen, 0, sizeof(seen));
+	err = layer_scan_run_with(src, NULL, NULL, NULL, &res, list);
+	if (err != PC_OK)
+		assert_true(json_array_size(json_object_get(res.root, "errors")) > 0);
+	layer_result_free(&res);
+	scan_source_free(src);
+	close(fd);
+}
+
+static const struct fixture_entry rich_entries[] = {
+	{"./etc/os-release", 'l', "../usr/lib/os-release", 0},
+	{"./usr/lib/os-release", 'f', "ID=debian\nVERSION_ID=\"12\"\n", 0},
+	{"./var/lib/dpkg/status", 'f', "Package: bash\nStatus: install ok "
+	    "installed\nVersion: 5.2-1\nArchitecture: amd64\n\n", 0},
+	{"./etc/app.env", 'f', "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n", 0},
+	{"./notes.txt", 'f', "hello, layer", 0},
+	{"./big/blob", 'f', "head", 70000},
+	{"./usr/bin/.wh.old", 'f', "", 0},
+};
+
+/*
+ * Random byte changes and cuts of real plain, gzip and zstd layers, run
+ * through the test analyzers and through every compiled-in analyzer.
+ */
+static void
+test_mutated_layers_fail_cleanly(void **state)
+{
+	static unsigned char orig[1 << 20];
+	static unsigned char copy[1 << 20];
+	const enum compression kinds[] = {PLAIN, GZIP, ZSTD};
+	char path[512];
+	char mutated[512];
+
+	temp_path(mutated, sizeof(mutated), ".mutated");
+	for (size_t k = 0; k < 3; k++) {
+		size_t len;
+
+		make_layer(path, sizeof(path), kinds[k], rich_entries,
+		    sizeof(rich_entries) / sizeof(rich_entries[0]));
+		len = read_bytes(path, orig, sizeof(orig));
+		for (int iter = 0; iter < 150; iter++) {
+			size_t n = len;
+			int changes = 1 + (int)(next_random() % 8);
+
+			memcpy(copy, orig, len);
+			for (int c = 0; c < changes; c++) {
+				/* Most changes land in the first 4 KiB: headers. */
+				size_t span = next_random() % 4 == 0 ? len :
+				    (len < 4096 ? len : 4096);
+
+				copy[next_random() % span] = (unsigned char)next_random();
+			}
+			if (iter % 5 == 0)
+				n = next_random() % len;
+			write_bytes(mutated, copy, n);
+			scan_must_fail_cleanly(mutated, iter % 2 == 0 ?
+			    test_analyzers : scanner_analyzers);
+		}
+	}
+}
+
+
+/* Every allocation failure point of a scan unwinds with PC_ERR_NOMEM. */
+static void
+test_allocation_failures_unwind(void **state)
+{
+	struct layer_result res;
+	char path[512];
+	int fd;
+	int err = PC_ERR_NOMEM;
+
+	make_layer(path, sizeof(path), GZIP, rich_entries,
+	    sizeof(rich_entries) / sizeof(rich_entries[0]));
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	for (long n = 0; n < 5000 && err != PC_OK; n++) {
+		struct scan_source *src = scan_source_fd_new(fd);
+
+		assert_non_null(src);
+		assert_int_equal(layer_result_init(&res, NULL), PC_OK);
+		pc_alloc_fail_after(n);
+		err = layer_scan_run_with(src, NULL, NULL, NULL, &res,
+		    scanner_analyzers);
+		pc_alloc_fail_after(-1);
+		assert_true(err == PC_OK || err == PC_ERR_NOMEM);
+		layer_result_free(&res);
+		scan_source_free(src);
+	}
+	assert_int_equal(err, PC_OK);
+	close(fd);
+}
+
 static int
 setup_all(void **state)
 {
@@ -946,6 +1082,8 @@ main(void)
 		cmocka_unit_test(test_not_a_tar),
 		cmocka_unit_test(test_growing_source),
 		cmocka_unit_test(test_limits_outside_scan),
+		cmocka_unit_test(test_mutated_layers_fail_cleanly),
+		cmocka_unit_test(test_allocation_failures_unwind),
 	};
 
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
