@@ -748,7 +748,11 @@ slist_append(struct curl_slist **list, const char *line)
 	return PC_OK;
 }
 
-/* Picks a cached token for the attempt when the upstream's realm is known. */
+/*
+ * Picks a cached token for the attempt when the upstream's realm is known.
+ * A request without a scope (the /v2/ ping) uses the token cached for an
+ * empty scope.
+ */
 static void
 fetch_pick_cached_token(struct upstream_fetch *f)
 {
@@ -756,7 +760,7 @@ fetch_pick_cached_token(struct upstream_fetch *f)
 	const char *token;
 	char *key;
 
-	if (f->token != NULL || u->auth_realm == NULL || f->scope == NULL)
+	if (f->token != NULL || u->auth_realm == NULL)
 		return;
 	key = token_key_build(u->auth_realm, u->auth_service, f->scope);
 	if (key == NULL)

@@ -661,6 +661,28 @@ test_token_flow_reuses_token(void **state)
 }
 
 static void
+test_ping_without_scope_reuses_token(void **state)
+{
+	struct fixture fx;
+	struct result res;
+
+	set_mode("{\"auth\": \"bearer\", \"expires_in\": 300}");
+	fixture_open(&fx, NULL);
+	for (int i = 0; i < 3; i++) {
+		result_init(&res, &fx);
+		fetch_and_wait(&fx, &res, "GET", "/v2/", NULL);
+		assert_int_equal(res.err, PC_OK);
+		assert_int_equal(res.status, 200);
+		buf_free(&res.body);
+	}
+
+	/* One 401 and one token for the first ping; the others reuse the token. */
+	assert_int_equal(stat_token_requests(), 1);
+	assert_int_equal(stat_path_count("/v2/"), 4);
+	fixture_close(&fx);
+}
+
+static void
 test_token_expiry_counts_from_issued_at(void **state)
 {
 	struct fixture fx;
@@ -1629,6 +1651,7 @@ main(void)
 		cmocka_unit_test_setup(test_range_and_accept_headers, reset_server),
 		cmocka_unit_test_setup(test_not_found_passes_through, reset_server),
 		cmocka_unit_test_setup(test_token_flow_reuses_token, reset_server),
+		cmocka_unit_test_setup(test_ping_without_scope_reuses_token, reset_server),
 		cmocka_unit_test_setup(test_token_expiry_counts_from_issued_at, reset_server),
 		cmocka_unit_test_setup(test_token_requests_coalesce, reset_server),
 		cmocka_unit_test_setup(test_invalid_token_retried_once, reset_server),
