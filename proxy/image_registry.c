@@ -46,6 +46,7 @@ struct registry {
 	char *name;
 	char *auth;                         /* "Authorization: Bearer ..." */
 	bool tried_token;
+	bool curl_initialised;              /* curl_global_init() succeeded */
 	struct workpool *pool;
 };
 
@@ -500,6 +501,8 @@ registry_free(void *data)
 	workpool_free(r->pool);
 	if (r->curl != NULL)
 		curl_easy_cleanup(r->curl);
+	if (r->curl_initialised)
+		curl_global_cleanup();
 	pc_free(r->name);
 	pc_free(r->auth);
 	pc_free(r);
@@ -756,6 +759,7 @@ image_open_registry(const char *ref, const struct image_options *opts,
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return image_fail(PC_ERR_NOMEM, reason, reasonlen,
 		    "libcurl initialisation failed");
+	r->curl_initialised = true;
 	r->curl = curl_easy_init();
 	r->pool = workpool_new(1);
 	if (r->curl == NULL || r->pool == NULL)
