@@ -395,6 +395,7 @@ response_reset(struct response *r)
 const char *
 upstream_response_header(const struct upstream_response *r, const char *name)
 {
+	/* Every upstream_response handed out is the first member of a struct response. */
 	const struct response *resp = (const struct response *)r;
 
 	for (size_t i = 0; i < resp->n_fields; i++) {
