@@ -130,6 +130,8 @@ int layer_scan_run_with(struct scan_source *src, const char *media_type,
  * bytes that are not valid UTF-8 with '?'. The root itself becomes "".
  * Returns PC_OK, PC_ERR_INVALID when ".." climbs above the root, or
  * PC_ERR_LIMIT when the result needs outlen bytes or more.
+ * NOTE: ".." is resolved lexically, so "a/b/../c" becomes "a/c" even when
+ * a layer makes "a/b" a symlink and a runtime would resolve it elsewhere.
  */
 int layer_scan_normalize_path(const char *path, char *out, size_t outlen);
 
