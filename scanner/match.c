@@ -189,13 +189,23 @@ event_read(const json_t *obj, struct event *ev)
 	return false;
 }
 
+/* Returns -1 for introduced "0", 1 for limit "*", else 0. */
+static int
+event_rank(const struct event *ev)
+{
+	if (ev->zero)
+		return -1;
+	if (ev->star)
+		return 1;
+	return 0;
+}
+
 /* Orders two events by version, with "0" first and "*" last. */
 static int
 event_order(enum version_scheme scheme, const struct event *a,
     const struct event *b, int *cmp)
 {
-	int rank_a = a->zero ? -1 : a->star ? 1 : 0;
-	int rank_b = b->zero ? -1 : b->star ? 1 : 0;
+	int rank_a = event_rank(a), rank_b = event_rank(b);
 
 	if (rank_a != 0 || rank_b != 0) {
 		*cmp = rank_a - rank_b;
@@ -528,7 +538,7 @@ add_error(struct matcher *m, const json_t *pkg, const char *fmt, ...)
 /*
  * Derives the OSV ecosystem of the image OS: its "ecosystem" when set,
  * else "Debian:MAJOR", "Alpine:vMAJOR.MINOR" or "Ubuntu:VERSION" from
- * family and version. Leaves out empty when the OS is unknown.
+ * family and version. Stores an empty string when the OS is unknown.
  */
 static void
 os_ecosystem(const json_t *os, char *out, size_t outlen)
@@ -553,6 +563,9 @@ os_ecosystem(const json_t *os, char *out, size_t outlen)
 	else if (strcmp(family, "alpine") == 0)
 		snprintf(out, outlen, "Alpine:v%.*s", minor_len, version);
 	else if (strcmp(family, "ubuntu") == 0)
+		/* NOTE: OSV names LTS releases "Ubuntu:22.04:LTS", which this
+		 * derivation misses; an OS "ecosystem" set by the OS analyzer
+		 * takes precedence. */
 		snprintf(out, outlen, "Ubuntu:%s", version);
 }
 

@@ -13,10 +13,11 @@ struct vulndb;
  * Matching of an image's packages against the vulnerability database, with
  * OSV semantics: an advisory affects a package version when one of its
  * affected entries for that package lists the version in "versions" or
- * contains it in a range. The events of a range are sorted by version
- * ("introduced": "0" first) and walked: introduced opens, fixed closes
- * (the fixed version is not affected), last_affected closes after that
- * version, and a version at or above every limit is outside the range.
+ * contains it in a range. The events of a range are sorted by version,
+ * with "introduced": "0" first, and walked. An introduced event opens the
+ * range and a fixed event closes it (the fixed version is not affected).
+ * A last_affected event closes it after that version, and a version at or
+ * above every limit is outside the range.
  */
 
 #define MATCH_MAX_PACKAGES 200000 /* packages in one call */
@@ -68,9 +69,9 @@ int match_range_sort(json_t *range, enum version_scheme scheme);
  * "ecosystem" or "family" and "version"; NULL or JSON null when unknown)
  * against db.
  *
- * Distro packages (deb, apk, rpm) are looked up in the OS ecosystem by
- * source name and source version when the package has them, else by their
- * own; rpm packages are also looked up by binary name. Language packages
+ * Distro packages (deb, apk, rpm) are looked up in the OS ecosystem. They
+ * match by source name and source version when the package has them, else
+ * by their own. rpm packages are also looked up by binary name. Language packages
  * use their "ecosystem" or the one of their type (pypi PyPI, npm npm, go
  * Go, maven Maven). A Go toolchain version "go1.22.3" is read as "1.22.3".
  *

@@ -56,7 +56,7 @@
  * PC_ERR_UNSUPPORTED for a valid record that cannot match any package (it
  * is withdrawn, or has no affected package left after dropping GIT ranges);
  * PC_ERR_NOMEM. On every error *out is NULL and reason (reasonlen bytes)
- * holds one line naming the field and the problem.
+ * contains one line naming the field and the problem.
  */
 int osv_parse(const char *data, size_t len, json_t **out, char *reason,
     size_t reasonlen);

@@ -143,7 +143,10 @@ vulndb_builder_add(struct vulndb_builder *b, const char *data, size_t len,
 	old = json_object_get(b->records, id);
 	if (old != NULL) {
 		b->duplicates++;
-		/* RFC 3339 times in UTC compare as strings. */
+		/*
+		 * OSV times are RFC 3339 in UTC, which compare as strings.
+		 * NOTE: not exactly when the two differ in fractional seconds.
+		 */
 		if (strcmp(json_string_value(json_object_get(rec, "modified")),
 		    json_string_value(json_object_get(old, "modified"))) <= 0) {
 			json_decref(rec);

@@ -38,9 +38,10 @@
  *     the same input gives the same version whatever the file order.
  *     ecosystems counts the records that name each ecosystem.
  *
- * Severity of an entry: the first CVSS_V3 vector that scores, else the
+ * Severity of an entry: the rating of the first CVSS_V3 vector that
+ * scores (a score of 0.0, rated "none", counts as "low"), else of the
  * first CVSS_V4 vector, else the GHSA database_specific severity word
- * (MODERATE is "medium"), else "unknown".
+ * (MODERATE is "medium"), else "unknown". CVSS_V2 vectors are not scored.
  */
 
 #define VULNDB_FORMAT 1
@@ -58,8 +59,8 @@ void vulndb_builder_free(struct vulndb_builder *b);
 
 /*
  * Parses one OSV record (osv_parse) and adds it. A record whose id was
- * added before replaces the earlier one when its "modified" is later; both
- * count in vulndb_builder_duplicates. Returns PC_OK, an error of
+ * added before replaces the earlier one when its "modified" is later, and
+ * each repeated id counts in vulndb_builder_duplicates. Returns PC_OK, an error of
  * osv_parse (reason filled, the record is not added), or PC_ERR_LIMIT past
  * VULNDB_MAX_RECORDS.
  */
