@@ -344,11 +344,14 @@ line_continues(const char *s, size_t len)
 static int
 pom_parse(const char *text, size_t len, struct java_coords *coords)
 {
-	const char *p = text, *end = text + len;
+	const char *p = text, *end;
 	struct buf logical;
 	int err = PC_OK;
 
 	memset(coords, 0, sizeof(*coords));
+	if (len == 0)
+		return PC_OK;
+	end = text + len;
 	buf_init(&logical, JAVA_POM_MAX_BYTES);
 	while (p < end) {
 		const char *line = p;
@@ -455,10 +458,13 @@ manifest_append(struct manifest *mf, int key, const char *s, size_t len)
 static int
 manifest_parse(const char *text, size_t len, struct manifest *mf)
 {
-	const char *p = text, *end = text + len;
+	const char *p = text, *end;
 	int key = -1;
 	int err;
 
+	if (len == 0)
+		return PC_OK;
+	end = text + len;
 	while (p < end) {
 		const char *line = p;
 		const char *colon;
@@ -689,7 +695,9 @@ nested_scan(struct java_scan *scan, struct archive *a, const char *jar_path,
 	err = buf_printf(&child_path, "%s!%s", jar_path, name);
 	if (err != PC_OK)
 		goto out;
-	err = java_scan_archive(scan, (const unsigned char *)content.data,
+	/* An empty entry has no storage; libarchive still gets a pointer. */
+	err = java_scan_archive(scan, content.data != NULL ?
+	    (const unsigned char *)content.data : (const unsigned char *)"",
 	    content.len, child_path.data, depth + 1);
 out:
 	buf_free(&content);

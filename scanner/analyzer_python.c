@@ -180,10 +180,13 @@ static int
 headers_parse(struct python_headers *h, const unsigned char *data, size_t len)
 {
 	const unsigned char *p = data;
-	const unsigned char *end = data + len;
+	const unsigned char *end;
 	struct buf *current = NULL;
 	int err;
 
+	if (len == 0)
+		return PC_OK;
+	end = data + len;
 	/* A UTF-8 byte order mark is not part of the first header name. */
 	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
 		p += 3;

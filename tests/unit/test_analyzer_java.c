@@ -354,6 +354,28 @@ test_no_metadata_no_package(void **state)
 }
 
 static void
+test_empty_entries(void **state)
+{
+	struct layer_result res;
+	struct zip z;
+
+	(void)state;
+	zip_begin(&z, 1 << 20);
+	zip_add(&z, "META-INF/MANIFEST.MF", "", 0);
+	zip_add(&z, "META-INF/maven/g/a/pom.properties", "", 0);
+	zip_add(&z, "lib/empty.jar", "", 0);
+	zip_end(&z);
+	run_java(&res, "lib/empties-1.0.jar", z.data, z.used);
+	/* Only the file name names a package; the empty jar is no zip. */
+	assert_maven(lang_packages(&res, "lib/empties-1.0.jar", "java"),
+	    "empties", "1.0", "lib/empties-1.0.jar");
+	assert_true(lang_error_contains(&res,
+	    "lib/empties-1.0.jar!lib/empty.jar"));
+	layer_result_free(&res);
+	free(z.data);
+}
+
+static void
 test_pom_properties_syntax(void **state)
 {
 	static const char text[] =
@@ -649,6 +671,7 @@ main(void)
 		cmocka_unit_test(test_shaded_jar_reports_each),
 		cmocka_unit_test(test_manifest_attributes),
 		cmocka_unit_test(test_no_metadata_no_package),
+		cmocka_unit_test(test_empty_entries),
 		cmocka_unit_test(test_pom_properties_syntax),
 		cmocka_unit_test(test_war_with_nested_jars),
 		cmocka_unit_test(test_nesting_depth_limit),

@@ -350,6 +350,11 @@ test_binary_garbage(void **state)
 	assert_null(analyze_text(&res, "a.dist-info/METADATA", data, 0));
 	assert_int_equal(error_count(&res), 1);
 	layer_result_free(&res);
+
+	/* An empty file may come without a buffer at all. */
+	assert_null(analyze_text(&res, "a.dist-info/METADATA", NULL, 0));
+	assert_int_equal(error_count(&res), 1);
+	layer_result_free(&res);
 }
 
 static void
