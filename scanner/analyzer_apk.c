@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "scanner/pkgdb_text.h"
+#include "scanner/text_utf8.h"
 
 /*
  * Installed Alpine packages from the apk-tools database
@@ -73,6 +74,7 @@ apk_line(struct apk_record *rec, const char *line, size_t len)
 	}
 	memcpy(out, line + 2, len);
 	out[len] = '\0';
+	text_utf8_sanitize(out);
 }
 
 static void

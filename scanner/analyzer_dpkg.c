@@ -7,6 +7,7 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "scanner/pkgdb_text.h"
+#include "scanner/text_utf8.h"
 
 /*
  * Installed Debian packages from var/lib/dpkg/status and from the one-file-
@@ -85,6 +86,7 @@ field_copy(struct dpkg_stanza *st, char *out, const char *value, size_t len)
 	}
 	memcpy(out, value, len);
 	out[len] = '\0';
+	text_utf8_sanitize(out);
 }
 
 static void

@@ -8,6 +8,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "scanner/text_utf8.h"
 
 /*
  * OS identity from os-release(5) and the distribution release files.
@@ -276,6 +277,12 @@ os_release_parse(const char *data, size_t len)
 		p = next;
 	}
 
+	text_utf8_sanitize(rel.id);
+	text_utf8_sanitize(rel.id_like);
+	text_utf8_sanitize(rel.name);
+	text_utf8_sanitize(rel.version_id);
+	text_utf8_sanitize(rel.codename);
+
 	/* An image without ID still names itself through ID_LIKE or NAME. */
 	if (rel.id[0] == '\0') {
 		const char *src = rel.id_like[0] != '\0' ? rel.id_like : rel.name;
@@ -317,6 +324,7 @@ first_line(const char *data, size_t len, char *out, size_t outlen)
 		n = outlen - 1;
 	memcpy(out, data, n);
 	out[n] = '\0';
+	text_utf8_sanitize(out);
 }
 
 /* Maps the product name of a redhat-release style line to an os-release ID. */
@@ -445,6 +453,7 @@ os_analyze(const struct scan_file *f, const unsigned char *data, size_t len,
 		if (f->linkname == NULL ||
 		    !link_resolve(f->path, f->linkname, target, sizeof(target)))
 			return PC_OK;
+		text_utf8_sanitize(target);
 		os = json_pack("{s:s, s:s}", "link", target, "from", file->from);
 		return os != NULL ? layer_result_set(res, f->path, "os", os) :
 		    PC_ERR_NOMEM;

@@ -15,6 +15,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "scanner/text_utf8.h"
 
 /*
  * Installed rpm packages from the SQLite rpm database (rpmdb.sqlite, used
@@ -143,6 +144,7 @@ rpm_string(const unsigned char *store, size_t dl, uint32_t offset, char *out)
 	if (len >= RPM_MAX_STRING)
 		return false;
 	memcpy(out, store + offset, len + 1);
+	text_utf8_sanitize(out);
 	return true;
 }
 
@@ -474,6 +476,14 @@ out:
 	return err;
 }
 
+/* Adds an error; message is repaired in place if cut mid-character. */
+static int
+rpm_add_error(struct layer_result *res, const char *kind, char *message)
+{
+	text_utf8_sanitize(message);
+	return layer_result_add_error(res, kind, message);
+}
+
 static int
 rpm_analyze_sqlite(const struct scan_file *f, const unsigned char *data,
     size_t len, bool truncated, struct layer_result *res)
@@ -488,7 +498,7 @@ rpm_analyze_sqlite(const struct scan_file *f, const unsigned char *data,
 		snprintf(message, sizeof(message), "rpm database %s is larger "
 		    "than %u bytes: packages not listed", f->path,
 		    RPMDB_MAX_BYTES);
-		return layer_result_add_error(res, "limit", message);
+		return rpm_add_error(res, "limit", message);
 	}
 
 	err = rpmdb_write_temp(data, len, tmp);
@@ -500,7 +510,7 @@ rpm_analyze_sqlite(const struct scan_file *f, const unsigned char *data,
 		snprintf(message, sizeof(message), "rpm database %s could not "
 		    "be copied to a temporary file: %s", f->path,
 		    pc_strerror(err));
-		return layer_result_add_error(res, "scan_error", message);
+		return rpm_add_error(res, "scan_error", message);
 	}
 	packages = json_array();
 	if (packages == NULL) {
@@ -514,20 +524,20 @@ rpm_analyze_sqlite(const struct scan_file *f, const unsigned char *data,
 		snprintf(message, sizeof(message), "rpm database %s is not a "
 		    "readable SQLite rpm database: packages not listed",
 		    f->path);
-		err = layer_result_add_error(res, "scan_error", message);
+		err = rpm_add_error(res, "scan_error", message);
 		goto out;
 	}
 	if (counts.invalid > 0) {
 		snprintf(message, sizeof(message), "rpm database %s has %zu "
 		    "invalid package headers: those packages are not listed",
 		    f->path, counts.invalid);
-		err = layer_result_add_error(res, "scan_error", message);
+		err = rpm_add_error(res, "scan_error", message);
 	}
 	if (err == PC_OK && counts.limit) {
 		snprintf(message, sizeof(message), "rpm database %s has more "
 		    "than %u packages: the rest are not listed", f->path,
 		    RPMDB_MAX_PACKAGES);
-		err = layer_result_add_error(res, "limit", message);
+		err = rpm_add_error(res, "limit", message);
 	}
 	if (err != PC_OK)
 		goto out;
@@ -554,7 +564,7 @@ rpm_analyze(const struct scan_file *f, const unsigned char *data, size_t len,
 	snprintf(message, sizeof(message), "rpm database %s: unsupported rpm "
 	    "database format (%s): packages not listed", f->path,
 	    format == RPMDB_BDB ? "BerkeleyDB" : "NDB");
-	return layer_result_add_error(res, "unsupported", message);
+	return rpm_add_error(res, "unsupported", message);
 }
 
 const struct analyzer analyzer_rpm = {

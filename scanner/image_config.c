@@ -8,16 +8,21 @@
 
 #include "common/error.h"
 #include "scanner/secrets.h"
+#include "scanner/text_utf8.h"
 
 /* Maximum length of a variable name quoted in a message; longer names are cut. */
 #define ENV_NAME_MAX 128U
 
+/* Appends a finding; message is repaired in place if cut mid-character. */
 static int
 add_finding(json_t *findings, const char *id, const char *severity,
-    const char *message)
+    char *message)
 {
-	json_t *finding = json_pack("{s:s, s:s, s:s}", "id", id, "severity",
-	    severity, "message", message);
+	json_t *finding;
+
+	text_utf8_sanitize(message);
+	finding = json_pack("{s:s, s:s, s:s}", "id", id, "severity", severity,
+	    "message", message);
 
 	if (finding == NULL)
 		return PC_ERR_NOMEM;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "scanner/text_utf8.h"
 
 /*
  * Splits data into records. Returns PC_OK, the error of parser->end, or
@@ -57,11 +58,13 @@ pkgdb_store(struct layer_result *res, const char *path, const char *key,
 		snprintf(message, sizeof(message), "%s %s has more than %zu "
 		    "records: packages after the limit are not listed", what,
 		    path, max_records);
+		text_utf8_sanitize(message);
 		err = layer_result_add_error(res, "limit", message);
 	} else if (truncated) {
 		snprintf(message, sizeof(message), "%s %s is larger than the "
 		    "%zu bytes read: packages after the cut are not listed",
 		    what, path, len);
+		text_utf8_sanitize(message);
 		err = layer_result_add_error(res, "limit", message);
 	}
 	if (err != PC_OK) {

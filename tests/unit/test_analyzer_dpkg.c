@@ -245,6 +245,23 @@ test_dpkg_binary_garbage(void **state)
 }
 
 static void
+test_dpkg_invalid_utf8_replaced(void **state)
+{
+	static const char text[] =
+	    "Package: caf\xc3\nVersion: 1.0\xff\xfe-1\nSource: \xed\xa0\x80x\n";
+	struct layer_result res;
+	json_t *packages = analyze_text(&res, "var/lib/dpkg/status", text,
+	    sizeof(text) - 1);
+	json_t *pkg = lang_package_find(packages, "caf?",
+	    "1.0?" "?-1");
+
+	assert_non_null(pkg);
+	assert_string_equal(json_string_value(json_object_get(pkg,
+	    "source_name")), "?" "?" "?x");
+	layer_result_free(&res);
+}
+
+static void
 test_dpkg_allocation_failures_unwind(void **state)
 {
 	char name[256];
@@ -283,6 +300,7 @@ main(void)
 		cmocka_unit_test(test_dpkg_overlong_field_skipped),
 		cmocka_unit_test(test_dpkg_truncated_drops_last_stanza),
 		cmocka_unit_test(test_dpkg_binary_garbage),
+		cmocka_unit_test(test_dpkg_invalid_utf8_replaced),
 		cmocka_unit_test(test_dpkg_allocation_failures_unwind),
 	};
 

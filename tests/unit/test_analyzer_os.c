@@ -219,6 +219,20 @@ test_os_garbage_gives_nothing(void **state)
 }
 
 static void
+test_os_invalid_utf8_replaced(void **state)
+{
+	static const char text[] = "ID=deb\xc3\nVERSION_ID=\"1\xf5\"\n";
+	struct layer_result res;
+	json_t *os = analyze_text(&res, "etc/os-release", text,
+	    sizeof(text) - 1);
+
+	assert_non_null(os);
+	assert_string_equal(str(os, "family"), "deb?");
+	assert_string_equal(str(os, "version"), "1?");
+	layer_result_free(&res);
+}
+
+static void
 test_os_symlink_records_target(void **state)
 {
 	struct scan_file f;
@@ -283,6 +297,7 @@ main(void)
 		cmocka_unit_test(test_os_release_unclosed_quote),
 		cmocka_unit_test(test_os_id_from_id_like),
 		cmocka_unit_test(test_os_garbage_gives_nothing),
+		cmocka_unit_test(test_os_invalid_utf8_replaced),
 		cmocka_unit_test(test_os_symlink_records_target),
 		cmocka_unit_test(test_os_wants_only_release_files),
 	};

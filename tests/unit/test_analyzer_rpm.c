@@ -400,6 +400,26 @@ test_rpm_unterminated_string(void **state)
 }
 
 static void
+test_rpm_invalid_utf8_replaced(void **state)
+{
+	struct rpm_fixture *fx = *state;
+	sqlite3 *db = db_create(fx->db_path);
+	const struct tag_value tags[] = {
+		{1000, RPM_STRING, "\xff" "bad", 0},
+		{1001, RPM_STRING, "1.0", 0},
+		{1002, RPM_STRING, "1\xc3", 0},
+	};
+	struct layer_result res;
+
+	db_insert_tags(db, tags, 3);
+	sqlite3_close(db);
+	analyze_db(fx, "var/lib/rpm/rpmdb.sqlite", &res);
+	assert_non_null(lang_package_find(lang_packages(&res,
+	    "var/lib/rpm/rpmdb.sqlite", "rpm"), "?bad", "1.0-1?"));
+	layer_result_free(&res);
+}
+
+static void
 test_rpm_not_sqlite(void **state)
 {
 	struct rpm_fixture *fx = *state;
@@ -568,6 +588,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rpm_hostile_headers,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_rpm_unterminated_string,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_rpm_invalid_utf8_replaced,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_rpm_not_sqlite,
 		    fixture_setup, fixture_teardown),

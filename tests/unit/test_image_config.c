@@ -184,6 +184,34 @@ test_config_env_names(void **state)
 	json_decref(report);
 }
 
+/* A long name of two-byte characters is cut inside one in the message. */
+static void
+test_config_long_utf8_name(void **state)
+{
+	char text[1024];
+	size_t n = 0;
+	json_t *report;
+
+	n += (size_t)snprintf(text, sizeof(text),
+	    "{\"config\": {\"User\": \"1\", \"Env\": [\"");
+	for (int i = 0; i < 150; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "\xc3\xa9");
+	snprintf(text + n, sizeof(text) - n, "_TOKEN=abc\"]}}");
+	report = analyze_string(text);
+	assert_int_equal(count_findings(report, "env_secret"), 0);
+	json_decref(report);
+
+	/* The suffix is past the quoted part, so name it up front. */
+	n = (size_t)snprintf(text, sizeof(text),
+	    "{\"config\": {\"User\": \"1\", \"Env\": [\"A");
+	for (int i = 0; i < 150; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "\xc3\xa9");
+	snprintf(text + n, sizeof(text) - n, "=ghp_Zq8Vn3Lr5Tx7Wb9Yd2Fh4Jk6Mp1Qs0Uc3Ee5\"]}}");
+	report = analyze_string(text);
+	assert_int_equal(count_findings(report, "env_secret"), 1);
+	json_decref(report);
+}
+
 static void
 test_config_rejects_non_object(void **state)
 {
@@ -226,6 +254,7 @@ main(void)
 		cmocka_unit_test(test_config_user_cases),
 		cmocka_unit_test(test_config_ports),
 		cmocka_unit_test(test_config_env_names),
+		cmocka_unit_test(test_config_long_utf8_name),
 		cmocka_unit_test(test_config_rejects_non_object),
 		cmocka_unit_test(test_config_allocation_failures_unwind),
 	};

@@ -490,6 +490,30 @@ test_merge_invalid_and_empty(void **state)
 	json_decref(view);
 }
 
+/* The dedupe key cuts a long name inside a two-byte character. */
+static void
+test_merge_long_utf8_package_name(void **state)
+{
+	char name[1300];
+	size_t n = 0;
+	json_t *layers[1];
+	json_t *view;
+
+	name[n++] = 'a';
+	for (int i = 0; i < 600; i++) {
+		name[n++] = (char)0xc3;
+		name[n++] = (char)0xa9;
+	}
+	name[n] = '\0';
+	layers[0] = json_pack("{s:s, s:{s:{s:{s:[{s:s, s:s, s:s}]}}}}",
+	    "digest", "sha256:long", "files", "var/lib/dpkg/status", "dpkg",
+	    "packages", "type", "deb", "name", name, "version", "1");
+	assert_non_null(layers[0]);
+	view = merge(layers, 1);
+	assert_int_equal(count(view, "packages"), 1);
+	json_decref(view);
+}
+
 static void
 test_merge_symlink_loop(void **state)
 {
@@ -553,6 +577,7 @@ main(void)
 		cmocka_unit_test(test_merge_os_release_beats_release_files),
 		cmocka_unit_test(test_merge_layer_json_rules),
 		cmocka_unit_test(test_merge_invalid_and_empty),
+		cmocka_unit_test(test_merge_long_utf8_package_name),
 		cmocka_unit_test(test_merge_symlink_loop),
 		cmocka_unit_test(test_merge_allocation_failures_unwind),
 	};
