@@ -53,6 +53,7 @@ cmd_vercmp(int argc, char **argv)
 {
 	enum version_scheme scheme;
 	int result = 0;
+	int err;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)) {
@@ -72,9 +73,10 @@ cmd_vercmp(int argc, char **argv)
 	if (check_version(scheme, argv[2]) != PC_OK ||
 	    check_version(scheme, argv[3]) != PC_OK)
 		return 2;
-	if (version_compare(scheme, argv[2], argv[3], &result) != PC_OK) {
+	err = version_compare(scheme, argv[2], argv[3], &result);
+	if (err != PC_OK) {
 		fprintf(stderr, "portcullis vercmp: comparing '%s' and '%s' "
-		    "failed\n", argv[2], argv[3]);
+		    "failed: %s\n", argv[2], argv[3], pc_strerror(err));
 		return 2;
 	}
 	if (result < 0)

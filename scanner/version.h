@@ -30,7 +30,8 @@ const char *version_scheme_name(enum version_scheme scheme);
 /*
  * Compares a and b under scheme and stores -1, 0 or 1 in *result.
  * Returns PC_OK, or PC_ERR_INVALID when either string is not a valid
- * version of that scheme (the result is then unset).
+ * version of that scheme (the result is then unset). maven can also
+ * return PC_ERR_NOMEM, because it parses on the heap.
  *
  * The exception is apk: like apk-tools, it orders strings that
  * version_validate() rejects instead of failing (see version_apk.c), and

@@ -7,7 +7,8 @@
  * The per-scheme functions behind scanner/version.h. version.c calls them
  * only with non-NULL, non-empty strings of at most VERSION_MAX_LEN bytes.
  * Each compare function stores -1, 0 or 1 in *result and returns PC_OK,
- * or PC_ERR_INVALID when a or b is not valid in its scheme. Each validate
+ * or PC_ERR_INVALID when a or b is not valid in its scheme (maven also
+ * PC_ERR_NOMEM). Each validate
  * function returns PC_OK or PC_ERR_INVALID.
  */
 int version_deb_compare(const char *a, const char *b, int *result);

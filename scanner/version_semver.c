@@ -7,6 +7,10 @@
  * number above Number.MAX_SAFE_INTEGER (2^53 - 1), so this scheme does too.
  * Build metadata is checked for syntax but ignored in the order. The '='
  * prefix is what node-semver's loose mode and semver.clean() strip.
+ *
+ * NOTE: numeric prerelease identifiers compare exactly here, at any
+ * length. node-semver compares them as JavaScript numbers, so two above
+ * 2^53 that differ only in the low digits compare equal there.
  */
 #include <string.h>
 

@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "scanner/version.h"
 
@@ -237,6 +238,23 @@ static void
 test_maven_invalid(void **state)
 {
 	check_invalid(VERSION_MAVEN, "1.0");
+}
+
+static void
+test_maven_allocation_failure(void **state)
+{
+	int result = 2;
+
+	for (long n = 0; n < 2; n++) {
+		pc_alloc_fail_after(n);
+		assert_int_equal(version_compare(VERSION_MAVEN, "1.0", "1.1",
+		    &result), PC_ERR_NOMEM);
+		pc_alloc_fail_after(-1);
+	}
+	assert_int_equal(result, 2);
+	assert_int_equal(version_compare(VERSION_MAVEN, "1.0", "1.1", &result),
+	    PC_OK);
+	assert_int_equal(result, -1);
 }
 
 static void
@@ -566,6 +584,7 @@ main(void)
 		cmocka_unit_test(test_pep440_invalid),
 		cmocka_unit_test(test_maven_table),
 		cmocka_unit_test(test_maven_invalid),
+		cmocka_unit_test(test_maven_allocation_failure),
 		cmocka_unit_test(test_mutated_input_properties),
 	};
 
