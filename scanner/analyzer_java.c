@@ -65,10 +65,14 @@
 /* Maximum length of a group, artifact or version from any source. */
 #define JAVA_FIELD_MAX_BYTES 256
 
+/* Zip entry names longer than this are cut in jar paths and messages. */
+#define JAVA_ENTRY_NAME_MAX_BYTES 1024
+
 /* The scan of one file in the image. */
 struct java_scan {
 	struct layer_result *res;
 	json_t *packages;
+	json_t *seen;              /* "name\nversion\njar_path" keys */
 	uint64_t budget;           /* decompressed bytes left to read */
 	size_t entries;            /* entries visited so far */
 	unsigned max_depth;
@@ -178,8 +182,9 @@ java_package_add(struct java_scan *scan, const char *group,
     const char *artifact, const char *version, const char *jar_path)
 {
 	char name[2 * JAVA_FIELD_MAX_BYTES + 2];
+	struct buf key;
 	json_t *pkg;
-	size_t i;
+	int err;
 
 	if (!coord_valid(artifact) || !coord_valid(version) ||
 	    (group[0] != '\0' && !coord_valid(group)))
@@ -189,22 +194,21 @@ java_package_add(struct java_scan *scan, const char *group,
 	else
 		snprintf(name, sizeof(name), "%s", artifact);
 
-	json_array_foreach(scan->packages, i, pkg) {
-		if (strcmp(json_string_value(json_object_get(pkg, "name")),
-		    name) == 0 &&
-		    strcmp(json_string_value(json_object_get(pkg, "version")),
-		    version) == 0 &&
-		    strcmp(json_string_value(json_object_get(pkg, "jar_path")),
-		    jar_path) == 0)
-			return PC_OK;
-	}
+	buf_init(&key, SIZE_MAX);
+	err = buf_printf(&key, "%s\n%s\n%s", name, version, jar_path);
+	if (err != PC_OK || json_object_get(scan->seen, key.data) != NULL)
+		goto out;
+	err = PC_ERR_NOMEM;
+	if (json_object_set_new(scan->seen, key.data, json_true()) != 0)
+		goto out;
 	pkg = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "maven",
 	    "ecosystem", "Maven", "name", name, "version", version,
 	    "jar_path", jar_path);
-	if (pkg == NULL)
-		return PC_ERR_NOMEM;
-	return json_array_append_new(scan->packages, pkg) == 0 ? PC_OK :
-	    PC_ERR_NOMEM;
+	if (pkg != NULL && json_array_append_new(scan->packages, pkg) == 0)
+		err = PC_OK;
+out:
+	buf_free(&key);
+	return err;
 }
 
 /*
@@ -753,12 +757,13 @@ entries_walk(struct java_scan *scan, struct archive *a, const char *jar_path,
     unsigned depth, struct manifest *mf, bool *have_pom, bool *readable)
 {
 	bool have_manifest = false;
+	char name[JAVA_ENTRY_NAME_MAX_BYTES + 1];
 	struct archive_entry *entry;
 	int err = PC_OK;
 
 	while (err == PC_OK && !scan->stopped) {
 		int r = archive_read_next_header(a, &entry);
-		const char *name;
+		const char *raw;
 
 		if (r == ARCHIVE_EOF) {
 			*readable = true;
@@ -777,11 +782,14 @@ entries_walk(struct java_scan *scan, struct archive *a, const char *jar_path,
 			    archive_error_string(a) != NULL ?
 			    archive_error_string(a) : "unknown error");
 		*readable = true;
-		name = archive_entry_pathname(entry);
-		if (name == NULL)
-			name = archive_entry_pathname_utf8(entry);
-		if (name == NULL || archive_entry_filetype(entry) == AE_IFDIR)
+		raw = archive_entry_pathname(entry);
+		if (raw == NULL)
+			raw = archive_entry_pathname_utf8(entry);
+		if (raw == NULL || archive_entry_filetype(entry) == AE_IFDIR)
 			continue;
+		/* Names end up in JSON strings: valid UTF-8 only. */
+		snprintf(name, sizeof(name), "%s", raw);
+		analyzer_text_clean(name);
 
 		if (is_pom_properties(name) ||
 		    (!have_manifest && strcasecmp(name,
@@ -855,8 +863,11 @@ java_analyze(const struct scan_file *f, const unsigned char *data, size_t len,
 	if (limits->max_file_bytes < scan.nested_max_bytes)
 		scan.nested_max_bytes = limits->max_file_bytes;
 	scan.packages = json_array();
-	if (scan.packages == NULL)
-		return PC_ERR_NOMEM;
+	scan.seen = json_object();
+	if (scan.packages == NULL || scan.seen == NULL) {
+		err = PC_ERR_NOMEM;
+		goto out;
+	}
 
 	if (truncated) {
 		err = java_error(&scan, f->path, "archive is larger than the "
@@ -871,6 +882,7 @@ java_analyze(const struct scan_file *f, const unsigned char *data, size_t len,
 	    json_pack("{s:O}", "packages", scan.packages));
 out:
 	json_decref(scan.packages);
+	json_decref(scan.seen);
 	return err;
 }
 

@@ -376,6 +376,53 @@ test_empty_entries(void **state)
 }
 
 static void
+test_invalid_utf8_entry_name(void **state)
+{
+	struct layer_result res;
+	json_t *packages;
+	struct zip z, inner;
+
+	(void)state;
+	zip_begin(&z, 1 << 20);
+	library_jar(&inner, "org.example", "odd", "1.0");
+	zip_add_zip(&z, "lib/\xff\xfe\x01odd.jar", &inner);
+	zip_add_text(&z, "lib/\xc3" "broken-2.0.jar", "not a zip");
+	zip_end(&z);
+	run_java(&res, "app.jar", z.data, z.used);
+	packages = lang_packages(&res, "app.jar", "java");
+	assert_int_equal(json_array_size(packages), 1);
+	assert_maven(packages, "org.example:odd", "1.0",
+	    "app.jar!lib/???odd.jar");
+	assert_true(lang_error_contains(&res, "app.jar!lib/?broken-2.0.jar"));
+	layer_result_free(&res);
+	free(z.data);
+}
+
+static void
+test_many_pom_properties(void **state)
+{
+	struct layer_result res;
+	struct zip z;
+	int i;
+
+	(void)state;
+	/* Each pom.properties twice: the copies are reported once. */
+	zip_begin(&z, 16 << 20);
+	for (i = 0; i < 40000; i++) {
+		char version[32];
+
+		snprintf(version, sizeof(version), "1.%d", i / 2);
+		add_pom(&z, "g", "a", version);
+	}
+	zip_end(&z);
+	run_java(&res, "fat.jar", z.data, z.used);
+	assert_int_equal(json_array_size(lang_packages(&res, "fat.jar",
+	    "java")), 20000);
+	layer_result_free(&res);
+	free(z.data);
+}
+
+static void
 test_pom_properties_syntax(void **state)
 {
 	static const char text[] =
@@ -672,6 +719,8 @@ main(void)
 		cmocka_unit_test(test_manifest_attributes),
 		cmocka_unit_test(test_no_metadata_no_package),
 		cmocka_unit_test(test_empty_entries),
+		cmocka_unit_test(test_invalid_utf8_entry_name),
+		cmocka_unit_test(test_many_pom_properties),
 		cmocka_unit_test(test_pom_properties_syntax),
 		cmocka_unit_test(test_war_with_nested_jars),
 		cmocka_unit_test(test_nesting_depth_limit),
