@@ -855,71 +855,81 @@ severity_rank(const char *word)
 	return 0;
 }
 
-static int
-compare_json_ids(const void *a, const void *b)
-{
-	return id_order(json_string_value(*(json_t *const *)a),
-	    json_string_value(*(json_t *const *)b));
-}
+/* A growable list of id strings that point into vulndb entries. */
+struct id_list {
+	const char **ids;
+	size_t n;
+	size_t cap;
+};
 
-/* Adds s to ids unless seen (an object used as a set, or NULL) has it. */
+/* Adds id unless seen (an object used as a set, or NULL) has it. */
 static int
-ids_add(json_t *ids, json_t *seen, json_t *s)
+ids_add(struct id_list *list, json_t *seen, const json_t *id)
 {
-	const char *text = json_string_value(s);
+	const char *text = json_string_value(id);
+	const char **grown;
 
 	if (text == NULL || json_object_get(seen, text) != NULL)
 		return PC_OK;
 	if (seen != NULL && json_object_set(seen, text, json_true()) != 0)
 		return PC_ERR_NOMEM;
-	return json_array_append(ids, s) == 0 ? PC_OK : PC_ERR_NOMEM;
+	if (list->n == list->cap) {
+		list->cap = list->cap ? list->cap * 2 : 16;
+		grown = pc_reallocarray(list->ids, list->cap, sizeof(*grown));
+		if (grown == NULL)
+			return PC_ERR_NOMEM;
+		list->ids = grown;
+	}
+	list->ids[list->n++] = text;
+	return PC_OK;
 }
 
-/* Collects every id and alias of group g, primary first, sorted. */
+static int
+compare_id_strings(const void *a, const void *b)
+{
+	return id_order(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Collects every id and alias of group g, primary first, sorted, as new
+ * strings: findings never share values with the lookup cache, which other
+ * threads read at the same time.
+ */
 static json_t *
 group_ids(const struct package *p, size_t g)
 {
-	json_t *ids = json_array(), *seen = NULL, *alias;
-	json_t *sorted = NULL;
-	json_t **list = NULL;
-	size_t i, j, n, members = 0;
+	struct id_list list = {0};
+	json_t *seen = NULL, *sorted = NULL;
+	const json_t *alias;
+	size_t i, j, members = 0;
+	int err = PC_OK;
 
 	for (i = 0; i < p->nhits; i++)
 		members += p->hits[i].group == g;
 	/* One record's aliases are unique already (osv_parse): no set needed. */
-	if (members > 1)
-		seen = json_object();
-	if (ids == NULL || (members > 1 && seen == NULL))
-		goto out;
-	for (i = 0; i < p->nhits; i++) {
+	if (members > 1 && (seen = json_object()) == NULL)
+		return NULL;
+	for (i = 0; i < p->nhits && err == PC_OK; i++) {
 		if (p->hits[i].group != g)
 			continue;
-		if (ids_add(ids, seen, json_object_get(p->hits[i].entry, "id")))
-			goto out;
+		err = ids_add(&list, seen, json_object_get(p->hits[i].entry, "id"));
 		json_array_foreach(json_object_get(p->hits[i].entry, "aliases"), j,
 		    alias) {
-			if (ids_add(ids, seen, alias) != PC_OK)
-				goto out;
+			if (err == PC_OK)
+				err = ids_add(&list, seen, alias);
 		}
 	}
-	n = json_array_size(ids);
-	list = pc_calloc(n + 1, sizeof(*list));
-	sorted = json_array();
-	if (list == NULL || sorted == NULL)
-		goto out;
-	for (i = 0; i < n; i++)
-		list[i] = json_array_get(ids, i);
-	qsort(list, n, sizeof(*list), compare_json_ids);
-	for (i = 0; i < n; i++) {
-		if (json_array_append(sorted, list[i]) != 0) {
+	if (err == PC_OK)
+		sorted = json_array();
+	if (sorted != NULL && list.n > 0)
+		qsort(list.ids, list.n, sizeof(*list.ids), compare_id_strings);
+	for (i = 0; sorted != NULL && i < list.n; i++) {
+		if (json_array_append_new(sorted, json_string(list.ids[i])) != 0) {
 			json_decref(sorted);
 			sorted = NULL;
-			goto out;
 		}
 	}
-out:
-	pc_free(list);
-	json_decref(ids);
+	pc_free(list.ids);
 	json_decref(seen);
 	return sorted;
 }
@@ -968,7 +978,9 @@ finding_copy(json_t *finding, const char *key, const json_t *from,
 
 	if (value == NULL)
 		return PC_OK;
-	return json_object_set(finding, key, value) == 0 ? PC_OK : PC_ERR_NOMEM;
+	/* A copy, so that the finding shares nothing with the lookup cache. */
+	return json_object_set_new(finding, key, json_deep_copy(value)) == 0 ?
+	    PC_OK : PC_ERR_NOMEM;
 }
 
 static int
@@ -987,8 +999,8 @@ finding_new(const struct package *p, size_t g, json_t **out)
 		return PC_ERR_NOMEM;
 	json_array_remove(ids, 0);
 	severity = json_string_value(json_object_get(sev, "severity"));
-	finding = json_pack("{sOsosssssssssoss}",
-	    "id", json_object_get(primary->entry, "id"),
+	finding = json_pack("{sssosssssssssoss}",
+	    "id", json_string_value(json_object_get(primary->entry, "id")),
 	    "aliases", ids,
 	    "package", p->name,
 	    "version", p->version,
