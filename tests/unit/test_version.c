@@ -240,6 +240,46 @@ test_maven_invalid(void **state)
 	check_invalid(VERSION_MAVEN, "1.0");
 }
 
+/* Fills out with pattern repeated to exactly len bytes. */
+static void
+build_repeated(char *out, size_t len, const char *pattern)
+{
+	size_t n = strlen(pattern);
+
+	for (size_t i = 0; i < len; i++)
+		out[i] = pattern[i % n];
+	out[len] = '\0';
+}
+
+/*
+ * Each '-' and each digit-letter change opens a nested Maven sub-list,
+ * so these strings nest about 128 and 256 levels deep.
+ */
+static void
+test_maven_deep_nesting(void **state)
+{
+	char low[VERSION_MAX_LEN + 1];
+	char high[VERSION_MAX_LEN + 1];
+	int result = 2;
+
+	build_repeated(low, VERSION_MAX_LEN - 1, "1-");
+	build_repeated(high, VERSION_MAX_LEN - 1, "1-");
+	high[VERSION_MAX_LEN - 2] = '2';
+	assert_int_equal(version_compare(VERSION_MAVEN, low, high, &result),
+	    PC_OK);
+	assert_int_equal(result, -1);
+
+	build_repeated(low, VERSION_MAX_LEN, "1x");
+	build_repeated(high, VERSION_MAX_LEN, "1x");
+	high[VERSION_MAX_LEN - 1] = 'y';
+	assert_int_equal(version_compare(VERSION_MAVEN, low, high, &result),
+	    PC_OK);
+	assert_int_equal(result, -1);
+	assert_int_equal(version_compare(VERSION_MAVEN, low, low, &result),
+	    PC_OK);
+	assert_int_equal(result, 0);
+}
+
 static void
 test_maven_allocation_failure(void **state)
 {
@@ -585,6 +625,7 @@ main(void)
 		cmocka_unit_test(test_maven_table),
 		cmocka_unit_test(test_maven_invalid),
 		cmocka_unit_test(test_maven_allocation_failure),
+		cmocka_unit_test(test_maven_deep_nesting),
 		cmocka_unit_test(test_mutated_input_properties),
 	};
 
