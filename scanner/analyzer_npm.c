@@ -68,7 +68,10 @@ struct npm_lock {
 	bool full;          /* NPM_LOCK_MAX_PACKAGES was reached */
 };
 
-/* Returns the start of path component i counted from the end (0 = last). */
+/*
+ * Finds path component i counted from the end (0 = last) and stores its
+ * start and length. Returns false when the path has fewer components.
+ */
 static bool
 component_from_end(const char *path, size_t i, const char **start,
     size_t *len)
