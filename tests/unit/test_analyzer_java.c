@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -15,6 +16,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "scanner/analyzers.h"
+#include "scanner/layer_scan.h"
 #include "tests/unit/lang_fixture.h"
 
 #define FIXTURES "tests/data/fixtures/java/"
@@ -678,6 +680,89 @@ test_zip_bombs(void **state)
 	free(z.data);
 }
 
+/* Appends a fixture file to a tar being written under image_path. */
+static void
+tar_add_fixture(struct archive *a, const char *fixture, const char *image_path)
+{
+	struct archive_entry *e = archive_entry_new();
+	unsigned char *data;
+	size_t len;
+
+	assert_non_null(e);
+	data = lang_fixture_read(fixture, &len);
+	archive_entry_set_pathname(e, image_path);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, (la_int64_t)len);
+	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+	assert_int_equal(archive_write_data(a, data, len), (la_ssize_t)len);
+	archive_entry_free(e);
+	free(data);
+}
+
+static void
+assert_has_package(const struct layer_result *res, const char *path,
+    const char *key, const char *name, const char *version)
+{
+	json_t *packages = lang_packages(res, path, key);
+
+	if (lang_package_find(packages, name, version) == NULL)
+		fail_msg("%s: no %s package %s %s", path, key, name, version);
+}
+
+/*
+ * The registered analyzers, run by the real tar walker over one layer
+ * with a file for each language analyzer that reads whole files.
+ */
+static void
+test_language_files_in_layer(void **state)
+{
+	char tmp[] = "/tmp/portcullis-lang-layer-XXXXXX";
+	struct scan_source *src;
+	struct layer_result res;
+	struct archive *a;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(tmp);
+	assert_true(fd >= 0);
+	a = archive_write_new();
+	assert_non_null(a);
+	assert_int_equal(archive_write_set_format_pax_restricted(a),
+	    ARCHIVE_OK);
+	assert_int_equal(archive_write_open_fd(a, fd), ARCHIVE_OK);
+	tar_add_fixture(a, "tests/data/fixtures/python/PyJWT-2.6.0.egg-info/"
+	    "PKG-INFO", "./usr/lib/python3/dist-packages/PyJWT-2.6.0.egg-info/"
+	    "PKG-INFO");
+	tar_add_fixture(a, "tests/data/fixtures/npm/app/node_modules/debug/"
+	    "package.json", "app/node_modules/debug/package.json");
+	tar_add_fixture(a, "tests/data/fixtures/npm/lock-v3/package-lock.json",
+	    "app/package-lock.json");
+	tar_add_fixture(a, FIXTURES "commons-cli-1.5.0.jar",
+	    "opt/lib/commons-cli-1.5.0.jar");
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+
+	src = scan_source_fd_new(fd);
+	assert_non_null(src);
+	assert_int_equal(layer_result_init(&res, NULL), PC_OK);
+	assert_int_equal(layer_scan_run(src, NULL, NULL, NULL, &res), PC_OK);
+	assert_has_package(&res,
+	    "usr/lib/python3/dist-packages/PyJWT-2.6.0.egg-info/PKG-INFO",
+	    "python", "pyjwt", "2.6.0");
+	assert_has_package(&res, "app/node_modules/debug/package.json",
+	    "npm", "debug", "4.3.4");
+	assert_has_package(&res, "app/package-lock.json", "npm", "ms",
+	    "2.1.2");
+	assert_has_package(&res, "opt/lib/commons-cli-1.5.0.jar", "java",
+	    "commons-cli:commons-cli", "1.5.0");
+	layer_result_free(&res);
+	scan_source_free(src);
+	close(fd);
+	unlink(tmp);
+}
+
 static void
 test_allocation_failures(void **state)
 {
@@ -728,6 +813,7 @@ main(void)
 		cmocka_unit_test(test_truncated_real_jar),
 		cmocka_unit_test(test_corrupt_nested_jar),
 		cmocka_unit_test(test_zip_bombs),
+		cmocka_unit_test(test_language_files_in_layer),
 		cmocka_unit_test(test_allocation_failures),
 	};
 
