@@ -10,6 +10,9 @@
 
 #include <cmocka.h>
 
+#include "common/alloc.h"
+#include "common/error.h"
+
 unsigned char *
 lang_fixture_read(const char *path, size_t *len)
 {
@@ -71,6 +74,26 @@ lang_regular_file(const char *path)
 	f.path = path;
 	f.mode = S_IFREG | 0644;
 	return f;
+}
+
+void
+lang_alloc_failures(const struct analyzer *an, const char *path,
+    const unsigned char *data, size_t len, long max_n, long step)
+{
+	long n;
+
+	for (n = 0; n < max_n; n += step) {
+		struct scan_file f = lang_regular_file(path);
+		struct layer_result res;
+		int err;
+
+		assert_int_equal(layer_result_init(&res, NULL), PC_OK);
+		pc_alloc_fail_after(n);
+		err = an->analyze(&f, data, len, false, &res);
+		pc_alloc_fail_after(-1);
+		assert_true(err == PC_OK || err == PC_ERR_NOMEM);
+		layer_result_free(&res);
+	}
 }
 
 size_t

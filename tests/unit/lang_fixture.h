@@ -30,6 +30,15 @@ json_t *lang_package_find(json_t *packages, const char *name,
 /* Returns a scan_file for a regular file (mode 0644) at path. */
 struct scan_file lang_regular_file(const char *path);
 
+/*
+ * Runs analyze() of a whole-file analyzer on data (as path) with the
+ * allocation after 0, step, 2 * step, ... up to max_n failing, and checks
+ * that each run returns PC_OK or PC_ERR_NOMEM without crashing or
+ * leaking.
+ */
+void lang_alloc_failures(const struct analyzer *an, const char *path,
+    const unsigned char *data, size_t len, long max_n, long step);
+
 size_t lang_error_count(const struct layer_result *res);
 
 /* Returns the message of error i, or "" when there is none. */

@@ -767,7 +767,6 @@ static void
 test_allocation_failures(void **state)
 {
 	struct zip war, inner;
-	long n;
 
 	(void)state;
 	zip_begin(&war, 4 << 20);
@@ -777,19 +776,8 @@ test_allocation_failures(void **state)
 	library_jar(&inner, "org.example", "lib", "5.0");
 	zip_add_zip(&war, "WEB-INF/lib/lib-5.0.jar", &inner);
 	zip_end(&war);
-	for (n = 0; n < 80; n++) {
-		struct scan_file f = lang_regular_file("srv/app.war");
-		struct layer_result res;
-		int err;
-
-		assert_int_equal(layer_result_init(&res, NULL), PC_OK);
-		pc_alloc_fail_after(n);
-		err = analyzer_java.analyze(&f, war.data, war.used, false,
-		    &res);
-		pc_alloc_fail_after(-1);
-		assert_true(err == PC_OK || err == PC_ERR_NOMEM);
-		layer_result_free(&res);
-	}
+	lang_alloc_failures(&analyzer_java, "srv/app.war", war.data, war.used,
+	    80, 1);
 	free(war.data);
 }
 

@@ -454,23 +454,16 @@ test_allocation_failures(void **state)
 {
 	unsigned char *data;
 	size_t len;
-	long n;
 
 	(void)state;
 	data = lang_fixture_read(FIXTURES "lock-v2/package-lock.json", &len);
-	for (n = 0; n < 300; n += 3) {
-		struct scan_file f = lang_regular_file("package-lock.json");
-		struct layer_result res;
-		int err;
-
-		if (layer_result_init(&res, NULL) != PC_OK)
-			continue;
-		pc_alloc_fail_after(n);
-		err = analyzer_npm.analyze(&f, data, len, false, &res);
-		pc_alloc_fail_after(-1);
-		assert_true(err == PC_OK || err == PC_ERR_NOMEM);
-		layer_result_free(&res);
-	}
+	lang_alloc_failures(&analyzer_npm, "package-lock.json", data, len,
+	    300, 3);
+	free(data);
+	data = lang_fixture_read(FIXTURES "app/node_modules/tiny-ms/"
+	    "package.json", &len);
+	lang_alloc_failures(&analyzer_npm, "node_modules/tiny-ms/package.json",
+	    data, len, 60, 1);
 	free(data);
 }
 

@@ -395,23 +395,11 @@ test_allocation_failures(void **state)
 {
 	unsigned char *data;
 	size_t len;
-	long n;
 
 	(void)state;
 	data = read_fixture("pip-23.2.1.dist-info/METADATA", &len);
-	for (n = 0; n < 40; n++) {
-		struct scan_file f = lang_regular_file("p.dist-info/METADATA");
-		struct layer_result res;
-		int err;
-
-		if (layer_result_init(&res, NULL) != PC_OK)
-			continue;
-		pc_alloc_fail_after(n);
-		err = analyzer_python.analyze(&f, data, len, false, &res);
-		pc_alloc_fail_after(-1);
-		assert_true(err == PC_OK || err == PC_ERR_NOMEM);
-		layer_result_free(&res);
-	}
+	lang_alloc_failures(&analyzer_python, "p.dist-info/METADATA", data,
+	    len, 40, 1);
 	free(data);
 }
 
