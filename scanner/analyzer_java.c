@@ -38,10 +38,16 @@
  * metadata: "srv/app.war" or "srv/app.war!WEB-INF/lib/x.jar".
  */
 
-/* Read cap of an archive in the image and of one nested archive. */
+/*
+ * Read cap of an archive in the image and of one nested archive. The scan
+ * limit max_file_bytes (scanner/layer_scan.h) lowers it when smaller.
+ */
 #define JAVA_ARCHIVE_MAX_BYTES (32U * 1024 * 1024)
 
-/* Levels of archives inside the file that are opened (jar in war: 1). */
+/*
+ * Levels of archives inside the file that are opened (a jar in a war is
+ * level 1). The scan limit max_archive_depth lowers it when smaller.
+ */
 #define JAVA_MAX_NESTING_DEPTH 3
 
 /*
