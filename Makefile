@@ -44,7 +44,8 @@ UNIT_HELPER_OBJS := $(UNIT_HELPER_SRCS:%.c=$(BUILD)/%.o)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps unit e2e check asan demo clean format
+.PHONY: all deps unit e2e check asan demo clean format bench
+.SECONDARY:
 
 all: $(BUILD)/portcullis
 

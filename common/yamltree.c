@@ -265,9 +265,9 @@ load_node(struct yaml_loader *ld, yaml_event_t *ev, const char *pointer,
 		else
 			*out = json_stringn((const char *)ev->data.scalar.value,
 			    ev->data.scalar.length);
+		/* libyaml has checked the UTF-8 already: NULL means no memory. */
 		if (*out == NULL)
-			return loader_error(ld, PC_ERR_INVALID, line,
-			    "scalar is not valid UTF-8");
+			return PC_ERR_NOMEM;
 		return PC_OK;
 	case YAML_MAPPING_START_EVENT:
 		if (ev->data.mapping_start.anchor != NULL)
@@ -390,6 +390,8 @@ yamltree_load_string(const char *name, const char *text, size_t len,
 	yaml_parser_set_input_string(&ld.parser, (const unsigned char *)text, len);
 	err = load_document(&ld);
 	yaml_parser_delete(&ld.parser);
+	if (err == PC_ERR_NOMEM && errlen > 0 && errbuf[0] == '\0')
+		snprintf(errbuf, errlen, "%s: out of memory", name);
 	if (err != PC_OK)
 		yamltree_free(tree);
 	return err;

@@ -129,23 +129,45 @@ metric_name(char *out, size_t outlen, const char *prefix, const char *key)
 	out[o] = '\0';
 }
 
+/* Writes s as a Prometheus label value: \\, \" and \n escaped. */
 static void
+label_escape(char *out, size_t outlen, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 3 < outlen; s++) {
+		if (*s == '\\' || *s == '"') {
+			out[o++] = '\\';
+			out[o++] = *s;
+		} else if (*s == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *s;
+		}
+	}
+	out[o] = '\0';
+}
+
+static int
 metrics_walk(struct buf *b, const char *prefix, const json_t *node,
     const char *labels)
 {
 	const char *key;
 	json_t *value;
 	char name[256];
+	int err = PC_OK;
 
 	json_object_foreach((json_t *)node, key, value) {
 		metric_name(name, sizeof(name), prefix, key);
 		if (json_is_number(value)) {
-			buf_printf(b, "%s%s %.17g\n", name, labels,
+			err = buf_printf(b, "%s%s %.17g\n", name, labels,
 			    json_number_value(value));
 		} else if (json_is_boolean(value)) {
-			buf_printf(b, "%s%s %d\n", name, labels, json_is_true(value) ? 1 : 0);
+			err = buf_printf(b, "%s%s %d\n", name, labels,
+			    json_is_true(value) ? 1 : 0);
 		} else if (json_is_object(value)) {
-			metrics_walk(b, name, value, labels);
+			err = metrics_walk(b, name, value, labels);
 		} else if (json_is_array(value)) {
 			/* Arrays of objects with a "name": one label set each. */
 			size_t i;
@@ -153,15 +175,22 @@ metrics_walk(struct buf *b, const char *prefix, const json_t *node,
 
 			json_array_foreach(value, i, item) {
 				const char *item_name = json_string_value(json_object_get(item, "name"));
+				char escaped[256];
 				char item_labels[300];
 
 				if (!json_is_object(item) || item_name == NULL)
 					continue;
-				snprintf(item_labels, sizeof(item_labels), "{name=\"%s\"}", item_name);
-				metrics_walk(b, name, item, item_labels);
+				label_escape(escaped, sizeof(escaped), item_name);
+				snprintf(item_labels, sizeof(item_labels), "{name=\"%s\"}", escaped);
+				err = metrics_walk(b, name, item, item_labels);
+				if (err != PC_OK)
+					break;
 			}
 		}
+		if (err != PC_OK)
+			break;
 	}
+	return err;
 }
 
 char *
@@ -170,7 +199,11 @@ admin_metrics_text(const json_t *stats)
 	struct buf b;
 
 	buf_init(&b, ADMIN_METRICS_MAX);
-	metrics_walk(&b, "portcullis", stats, "");
+	/* Over the limit the text stops after the last whole line. */
+	if (metrics_walk(&b, "portcullis", stats, "") == PC_ERR_NOMEM) {
+		buf_free(&b);
+		return NULL;
+	}
 	return buf_steal(&b);
 }
 

@@ -52,7 +52,11 @@ int admin_set_token_file(struct admin *a, const char *path);
 /* The http_handler_fn of the admin listener; arg is the admin. */
 void admin_handle(struct http_exchange *x, void *arg);
 
-/* Renders a stats object as Prometheus text; the caller frees the result. */
+/*
+ * Renders a stats object as Prometheus text; the caller frees the result.
+ * Returns NULL when memory runs out; past 4 MiB the text ends after the
+ * last whole line.
+ */
 char *admin_metrics_text(const json_t *stats);
 
 #endif

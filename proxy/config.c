@@ -470,6 +470,7 @@ struct loader {
 	const struct yamltree *tree;
 	FILE *errors;
 	int problems;
+	int err;          /* PC_ERR_NOMEM once an allocation failed */
 };
 
 static void report(struct loader *ld, const char *pointer, const char *fmt, ...)
@@ -542,8 +543,11 @@ load_strlist(struct loader *ld, const struct option *opt, void *base,
 			return;
 		}
 		arr[*count] = pc_strdup(json_string_value(item));
-		if (arr[*count] != NULL)
-			(*count)++;
+		if (arr[*count] == NULL) {
+			ld->err = PC_ERR_NOMEM;
+			return;
+		}
+		(*count)++;
 	}
 }
 
@@ -551,9 +555,11 @@ static void
 load_leaf(struct loader *ld, const struct option *opt, size_t index,
     const char *pointer, json_t *node)
 {
-	char text[512];
-	char why[256];
+	char number[64];
+	const char *text;
+	char why[256] = "";
 	void *base;
+	int err;
 
 	if (ensure_element(ld, opt->scope, index) != PC_OK) {
 		report(ld, pointer, "%s: too many list entries", display_key(pointer));
@@ -567,15 +573,20 @@ load_leaf(struct loader *ld, const struct option *opt, size_t index,
 	if (json_is_null(node)) {
 		return;  /* "key:" with no value keeps the default */
 	} else if (json_is_string(node)) {
-		snprintf(text, sizeof(text), "%s", json_string_value(node));
+		text = json_string_value(node);
 	} else if (json_is_integer(node)) {
 		if (json_integer_value(node) < 0) {
 			report(ld, pointer, "%s: must not be negative", display_key(pointer));
 			return;
 		}
-		snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(node));
+		snprintf(number, sizeof(number), "%lld", (long long)json_integer_value(node));
+		text = number;
 	} else if (json_is_boolean(node)) {
-		snprintf(text, sizeof(text), "%s", json_is_true(node) ? "true" : "false");
+		text = json_is_true(node) ? "true" : "false";
+	} else if (json_is_real(node)) {
+		report(ld, pointer, "%s: expected a whole number, a size or a duration, "
+		    "not a fraction", display_key(pointer));
+		return;
 	} else {
 		report(ld, pointer, "%s: expected a scalar value", display_key(pointer));
 		return;
@@ -588,7 +599,10 @@ load_leaf(struct loader *ld, const struct option *opt, size_t index,
 		report(ld, pointer, "%s: expected true or false", display_key(pointer));
 		return;
 	}
-	if (option_store_text(opt, base, text, why, sizeof(why)) != PC_OK)
+	err = option_store_text(opt, base, text, why, sizeof(why));
+	if (err == PC_ERR_NOMEM)
+		ld->err = PC_ERR_NOMEM;
+	else if (err != PC_OK)
 		report(ld, pointer, "%s: %s", display_key(pointer), why);
 }
 
@@ -622,6 +636,14 @@ load_node(struct loader *ld, const char *pointer, json_t *node)
 		json_t *value;
 
 		json_object_foreach(node, key, value) {
+			/* Keys are names: a '/' or '~' would be read as a path,
+			 * and a number as a list index. */
+			if (key[0] == '\0' || strpbrk(key, "/~") != NULL ||
+			    strspn(key, "0123456789") == strlen(key)) {
+				report(ld, pointer, "invalid key \"%.100s\" in %s", key,
+				    pointer[0] ? display_key(pointer) : "the top level");
+				continue;
+			}
 			snprintf(child, sizeof(child), "%s/%s", pointer, key);
 			load_node(ld, child, value);
 		}
@@ -649,7 +671,7 @@ load_node(struct loader *ld, const char *pointer, json_t *node)
 	}
 }
 
-static void
+static int
 derive_upstream_defaults(struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_upstreams; i++) {
@@ -658,9 +680,10 @@ derive_upstream_defaults(struct config *cfg)
 
 		if (u->url == NULL || config_url_host(u->url, host, sizeof(host)) != PC_OK)
 			continue;
-		if (u->name == NULL)
-			u->name = pc_strdup(host);
+		if (u->name == NULL && (u->name = pc_strdup(host)) == NULL)
+			return PC_ERR_NOMEM;
 	}
+	return PC_OK;
 }
 
 int
@@ -687,9 +710,17 @@ config_load_file(struct config *cfg, const char *path, FILE *errors,
 	}
 	load_node(&ld, "", tree.root);
 	yamltree_free(&tree);
-	derive_upstream_defaults(cfg);
+	if (ld.err == PC_OK)
+		ld.err = derive_upstream_defaults(cfg);
 	pc_free(cfg->source);
 	cfg->source = pc_strdup(path);
+	if (ld.err == PC_OK && cfg->source == NULL)
+		ld.err = PC_ERR_NOMEM;
+	if (ld.err != PC_OK) {
+		fprintf(errors, "%s: out of memory while loading\n", path);
+		*problems = ld.problems + 1;
+		return ld.err;
+	}
 	*problems = ld.problems;
 	return ld.problems == 0 ? PC_OK : PC_ERR_INVALID;
 }
@@ -726,6 +757,11 @@ config_add_upstream_arg(struct config *cfg, const char *arg, char *err,
 		url = eq + 1;
 	else
 		eq = NULL;
+	if (eq == arg) {
+		snprintf(err, errlen, "invalid upstream \"%s\": the name before '=' "
+		    "is empty", arg);
+		return PC_ERR_INVALID;
+	}
 	if (config_url_host(url, host, sizeof(host)) != PC_OK) {
 		snprintf(err, errlen, "invalid upstream URL \"%s\": expected "
 		    "[NAME=]http(s)://host[:port]", arg);
@@ -806,6 +842,9 @@ config_validate(const struct config *cfg, FILE *errors, int *problems)
 			problem(errors, problems, src,
 			    "upstream %s: missing or invalid url (http(s)://host[:port])",
 			    u->name ? u->name : "?");
+		if (u->name != NULL && u->name[0] == '\0')
+			problem(errors, problems, src, "upstream %s: empty name",
+			    u->url ? u->url : "?");
 		for (size_t j = 0; j < i; j++) {
 			if (u->name && cfg->upstreams[j].name &&
 			    strcmp(u->name, cfg->upstreams[j].name) == 0)

@@ -56,7 +56,7 @@ h1_reset_timeouts(struct h1_conn *h)
 static int
 h1_is_token_char(unsigned char ch)
 {
-	return isalnum(ch) || strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+	return ch != '\0' && (isalnum(ch) || strchr("!#$%&'*+-.^_`|~", ch) != NULL);
 }
 
 static void

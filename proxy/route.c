@@ -44,9 +44,16 @@ route_query_param(const char *query, const char *key, char *out, size_t outlen)
 			size_t o = 0;
 
 			for (size_t i = klen + 1; i < len && o + 1 < outlen; i++) {
-				if (p[i] == '%' && i + 2 < len + 1 && hex_value(p[i + 1]) >= 0 &&
+				if (p[i] == '%' && i + 2 < len && hex_value(p[i + 1]) >= 0 &&
 				    hex_value(p[i + 2]) >= 0) {
-					out[o++] = (char)(hex_value(p[i + 1]) * 16 + hex_value(p[i + 2]));
+					char c = (char)(hex_value(p[i + 1]) * 16 + hex_value(p[i + 2]));
+
+					if (c == '\0') {
+						/* A NUL would cut the value short: match nothing. */
+						out[0] = '\0';
+						return true;
+					}
+					out[o++] = c;
 					i += 2;
 				} else if (p[i] == '+') {
 					out[o++] = ' ';

@@ -369,6 +369,13 @@ start_upstreams(struct service *svc)
 		uc.credentials_file = cu->credentials_file;
 		uc.realm_hosts = (const char *const *)cu->realm_hosts;
 		uc.n_realm_hosts = cu->n_realm_hosts;
+		if (svc->ups[i].docker_hub && cu->n_realm_hosts == 0) {
+			/* Docker Hub serves its tokens from another host. */
+			static const char *const hub_realms[] = {"auth.docker.io"};
+
+			uc.realm_hosts = hub_realms;
+			uc.n_realm_hosts = 1;
+		}
 		uc.connect_timeout_ms = (long)cfg->upstream_connect_timeout_s * 1000;
 		uc.header_timeout_ms = (long)cfg->upstream_header_timeout_s * 1000;
 		uc.http2 = cu->http2;

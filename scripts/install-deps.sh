@@ -12,7 +12,7 @@ libsqlite3-dev sqlite3 libjansson-dev libyaml-dev liblmdb-dev lmdb-utils
 libhiredis-dev libcmocka-dev
 redis-server docker-registry skopeo umoci containerd podman
 debootstrap nghttp2-client apache2-utils
-python3-packaging python3-rpm dpkg-dev
+python3-packaging python3-rpm rpm dpkg-dev golang-go clang libclang-rt-14-dev
 "
 
 missing=""
