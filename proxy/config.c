@@ -347,7 +347,7 @@ config_free(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-/* Replaces each list index in pointer with "*"; out holds the pattern. */
+/* Writes pointer into out with each list index replaced by "*". */
 static void
 pointer_pattern(const char *pointer, char *out, size_t outlen, size_t *index)
 {

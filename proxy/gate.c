@@ -1,5 +1,5 @@
 /*
- * The gate: judges every image manifest before the registry answers it.
+ * The gate: judges every image manifest before the registry responds with it.
  *
  * One job per verdict key (manifest digest, policy hash, database
  * version), shared by every client asking meanwhile: look the verdict up
@@ -70,7 +70,7 @@ struct gate_wait {
 	void *arg;
 	struct event *timer;
 	bool in_check;      /* gate_check() is still on the stack */
-	bool delivered;     /* answered while in_check: gate_check frees it */
+	bool delivered;     /* decided while in_check: gate_check frees it */
 };
 
 enum job_state {
@@ -154,6 +154,13 @@ verdict_key(const struct gate *g, const char *digest, char *out, size_t outlen)
 	    db_version(g));
 }
 
+/* Layer results are keyed by layer digest and scanner version. */
+static void
+layer_key(const char *digest, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s:%s", digest, SCANNER_VERSION);
+}
+
 static bool
 is_image_config(const char *mt)
 {
@@ -161,7 +168,7 @@ is_image_config(const char *mt)
 	    strcmp(mt, MEDIA_TYPE_DOCKER_CONFIG) == 0);
 }
 
-/* ---- blob holds ---- */
+/* ---- held blobs ---- */
 
 static void
 hold_add(struct gate *g, const char *digest, int delta)
@@ -515,8 +522,12 @@ task_finished(struct layer_task *t)
 
 	t->done = true;
 	job->n_done++;
-	if (t->err == PC_OK)
-		gate_store_put(g->store, GATE_STORE_LAYER, t->digest, t->res.root);
+	if (t->err == PC_OK) {
+		char key[DIGEST_MAX_LEN + 32];
+
+		layer_key(t->digest, key, sizeof(key));
+		gate_store_put(g->store, GATE_STORE_LAYER, key, t->res.root);
+	}
 	else
 		log_warn("event=layer_scan_failed digest=%s layer=%s error=%s",
 		    job->digest, t->digest, pc_strerror(t->err));
@@ -709,9 +720,11 @@ job_start_scan(struct job *job)
 		job->config_error = pc_strdup("the image config could not be fetched");
 	}
 	for (size_t i = 0; i < job->n_tasks; i++) {
+		char key[DIGEST_MAX_LEN + 32];
+
+		layer_key(job->tasks[i].digest, key, sizeof(key));
 		job->refs++;
-		gate_store_get(g->store, GATE_STORE_LAYER, job->tasks[i].digest,
-		    task_cached, &job->tasks[i]);
+		gate_store_get(g->store, GATE_STORE_LAYER, key, task_cached, &job->tasks[i]);
 	}
 	job_maybe_finish(job);
 }
@@ -976,7 +989,7 @@ gate_check(struct gate *g, const struct gate_request *req, gate_done_fn done,
 	}
 	w->in_check = false;
 	if (w->delivered) {
-		/* The verdict was already known: answered during this call. */
+		/* The verdict was already known: delivered during this call. */
 		waiter_free(w);
 		job_release_if_idle(job);
 		return NULL;
@@ -1165,10 +1178,15 @@ reevaluate_one(struct gate *g, const char *digest)
 	bool complete = layers != NULL && repo != NULL;
 
 	json_array_foreach(layers_meta, i, l) {
-		if (layers == NULL)
+		char lkey[DIGEST_MAX_LEN + 32];
+		const char *d = json_string_value(json_object_get(l, "digest"));
+
+		if (layers == NULL || d == NULL) {
+			complete = false;
 			break;
-		layers[i] = gate_store_get_local(g->store, GATE_STORE_LAYER,
-		    json_string_value(json_object_get(l, "digest")));
+		}
+		layer_key(d, lkey, sizeof(lkey));
+		layers[i] = gate_store_get_local(g->store, GATE_STORE_LAYER, lkey);
 		if (layers[i] == NULL)
 			complete = false;
 	}

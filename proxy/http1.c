@@ -2,8 +2,8 @@
  * HTTP/1.1 front end: request heads parsed from the bufferevent input with
  * strict limits, one request at a time (pipelined requests wait in the
  * input buffer), responses written with Content-Length and keep-alive.
- * Requests carrying a body are answered and the connection is closed, since
- * the registry API this server offers is read-only.
+ * Requests carrying a body get their response and the connection is closed,
+ * because the registry API this server offers is read-only.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -74,7 +74,7 @@ h1_simple_error(struct h1_conn *h, int status)
 	bufferevent_disable(h->c->bev, EV_READ);
 }
 
-/* Parses the request line; returns 0 or an HTTP status to answer with. */
+/* Parses the request line; returns 0 or the HTTP status to respond with. */
 static int
 h1_parse_request_line(struct http_exchange *x, const char *line, size_t len)
 {
@@ -215,7 +215,7 @@ h1_check_request(struct h1_conn *h, struct http_exchange *x)
 	if (cl != NULL && http_parse_u64(cl, strlen(cl), &len) != PC_OK)
 		return 400;
 	if (te != NULL || len > 0) {
-		/* The body is never read: answer, then close the connection. */
+		/* The body is never read: respond, then close the connection. */
 		h->keep_alive = false;
 	}
 	if (conn_server_draining(h->c))

@@ -308,7 +308,7 @@ stream_read_memory(struct blob_stream *s, char *buf, size_t len)
 			return (ssize_t)n;
 		}
 	}
-	return HTTP_BODY_ERROR;  /* trimmed too early: cannot happen */
+	return HTTP_BODY_ERROR;  /* inflight_trim keeps every unread chunk */
 }
 
 static void inflight_trim(struct inflight *in);
@@ -484,7 +484,7 @@ inflight_release_if_done(struct inflight *in)
 		inflight_free(in);
 }
 
-/* Answers every client that attached before the upstream headers. */
+/* Responds to every client that attached before the upstream headers. */
 static void
 inflight_start_streams(struct inflight *in)
 {

@@ -78,7 +78,7 @@ probe_done(void *arg, int err, const struct upstream_response *r,
 	h->probes++;
 	h->last_seconds = (double)(http_now_ns() - h->probe_start_ns) / 1e9;
 	h->last_status = r != NULL ? r->status : 0;
-	/* A registry answers /v2/ with 200, or 401 when it wants a token. */
+	/* A registry responds to /v2/ with 200, or with 401 to request a token. */
 	h->up = err == PC_OK && r != NULL && (r->status == 200 || r->status == 401);
 	if (!h->up)
 		h->failures++;
