@@ -919,19 +919,12 @@ gate_check(struct gate *g, const struct gate_request *req, gate_done_fn done,
 	struct job *job;
 	struct gate_wait *w;
 	struct timeval tv = {(time_t)gate_wait_seconds(g), 0};
-	json_t *m = json_loadb(req->manifest, req->manifest_len, 0, NULL);
-	const char *cfg_type = json_string_value(json_object_get(json_object_get(m,
-	    "config"), "mediaType"));
-	bool image = is_image_config(cfg_type);
+	json_t *m;
+	const char *cfg_type;
+	bool image;
 	struct gate_decision allow = {GATE_ALLOW, NULL, "allow"};
 
-	json_decref(m);
-	if (!image) {
-		/* Signatures, attestations and other artifacts are not images. */
-		allow.verdict = "-";
-		done(arg, &allow);
-		return NULL;
-	}
+	/* The cached verdict first: it needs only the digest. */
 	verdict_key(g, req->digest, key, sizeof(key));
 	verdict = gate_store_get_local(g->store, GATE_STORE_VERDICT, key);
 	if (verdict != NULL) {
@@ -948,6 +941,18 @@ gate_check(struct gate *g, const struct gate_request *req, gate_done_fn done,
 			decide_waiters(&tmp, verdict);
 		}
 		json_decref(verdict);
+		return NULL;
+	}
+
+	m = json_loadb(req->manifest, req->manifest_len, 0, NULL);
+	cfg_type = json_string_value(json_object_get(json_object_get(m, "config"),
+	    "mediaType"));
+	image = is_image_config(cfg_type);
+	json_decref(m);
+	if (!image) {
+		/* Signatures, attestations and other artifacts are not images. */
+		allow.verdict = "-";
+		done(arg, &allow);
 		return NULL;
 	}
 
