@@ -1,8 +1,9 @@
 /*
  * libFuzzer target for the language analyzers (python, npm, go, java).
  * The first input byte picks the analyzer and file kind, the second the
- * chunk size of the Go stream; the rest is the file content. Build and
- * run from the repository root after `make`:
+ * chunk size of the Go stream; the rest is the file content.
+ * tests/fuzz/run.sh builds and runs it on a seed corpus. To build and run
+ * it by hand from the repository root after `make`:
  *
  *   clang -std=c11 -D_GNU_SOURCE -I. -g -O1 \
  *     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

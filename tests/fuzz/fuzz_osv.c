@@ -2,7 +2,8 @@
  * libFuzzer target for OSV records: osv_parse on the input, then, for a
  * record that parses, match_affected of every affected entry against a
  * few versions of its ecosystem's scheme, and match_range_sort of every
- * range, as the import does. Build and run from the repository root after
+ * range, as the import does. tests/fuzz/run.sh builds and runs it on a
+ * seed corpus. To build and run it by hand from the repository root after
  * `make`:
  *
  *   clang -std=c11 -D_GNU_SOURCE -I. -g -O1 \
