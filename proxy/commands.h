@@ -13,5 +13,6 @@ int cmd_scan(int argc, char **argv);
 int cmd_vercmp(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 
 #endif

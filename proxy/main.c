@@ -19,6 +19,7 @@ static const struct command commands[] = {
 	{"vercmp", cmd_vercmp, "vercmp SCHEME A B   (SCHEME: deb apk rpm semver go pep440 maven)"},
 	{"db", cmd_db, "db import --out PATH SOURCE... | db info PATH"},
 	{"policy", cmd_policy, "policy check FILE"},
+	{"cache", cmd_cache, "cache import [--as NAME:TAG] SOURCE | cache export NAME:TAG DIR"},
 };
 
 static void
