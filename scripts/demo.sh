@@ -105,11 +105,17 @@ prepare_images() {
 		[ -f "$E2E_CACHE/oci/$image/index.json" ] || missing+=("$image")
 	done
 	if [ "${#missing[@]}" -eq 0 ]; then
+		# umoci writes index.json readable by its owner only.
+		for entry in "${IMAGES[@]}"; do
+			IFS='|' read -r _ image _ _ _ <<<"$entry"
+			[ -r "$E2E_CACHE/oci/$image/index.json" ] ||
+				die "the cached image $E2E_CACHE/oci/$image is not readable: run the demo as root, or 'sudo chmod -R a+rX $E2E_CACHE/oci'"
+		done
 		step images "cached in $E2E_CACHE/oci"
 		return
 	fi
 	[ "$(id -u)" -eq 0 ] ||
-		die "building the images ${missing[*]} needs root (debootstrap, chroot): run 'sudo make demo' once, later runs reuse $E2E_CACHE"
+		die "building the images ${missing[*]} needs root (debootstrap, chroot): run 'sudo make demo'"
 	for tool in debootstrap umoci npm ssh-keygen flock; do
 		command -v "$tool" >/dev/null 2>&1 || absent="$absent $tool"
 	done
@@ -149,7 +155,8 @@ start_servers() {
 	PROXY=127.0.0.1:$portcullis_PORT
 	ADMIN=http://127.0.0.1:$portcullis_ADMIN
 	step portcullis "registry on $PROXY, admin on $ADMIN"
-	step policy "conf/demo-policy.yaml, threshold $(sed -n 's/^threshold: *//p' "$POLICY")"
+	step policy "conf/demo-policy.yaml: an image is denied when its score is below $(sed -n 's/^threshold: *//p' "$POLICY")"
+	step "" "or when a blocking rule fails"
 }
 
 # Prints TEXT folded to $WIDTH columns, each line indented by INDENT spaces.
@@ -289,6 +296,7 @@ main() {
 
 	echo "portcullis demo: pulling real images through the gate, all on 127.0.0.1"
 	echo
+	step logs "$E2E_WORK"
 	prepare_images
 	import_db
 	start_servers
