@@ -56,8 +56,9 @@ echo "the demo stopped every server it started"
 work=$(sed -n 's/^Logs and reports: //p' "$E2E_WORK/demo.out")
 [ -n "$work" ] && [ -d "$work" ] || fail "the demo did not print an existing log folder"
 [ -f "$work/reports/vuln.json" ] || fail "the demo did not keep the report of the vulnerable image"
-for port in $(sed -n 's/.* on 127\.0\.0\.1:\([0-9]*\).*/\1/p; s/.*admin on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-	"$E2E_WORK/demo.out"); do
+ports=$(grep -o '127\.0\.0\.1:[0-9]*' "$E2E_WORK/demo.out" | cut -d: -f2 | sort -u)
+[ "$(wc -w <<<"$ports")" -ge 4 ] || fail "the demo output names fewer than 4 server ports: $ports"
+for port in $ports; do
 	if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
 		fail "something still listens on 127.0.0.1:$port after the demo"
 	fi
