@@ -67,33 +67,6 @@ for name in base purged; do
 	expect_jq "$name-zstd: no scan errors" "$W/$name-zstd.json" '.errors == []'
 done
 
-# npm_roots ROOTFS: "path name version" of every package root under
-# ROOTFS/app/node_modules: a package.json directly in node_modules/NAME or
-# node_modules/@SCOPE/NAME. Helper files such as NAME/dist/esm/package.json
-# are not roots. The name comes from the file, and it must match the
-# folder it sits in.
-npm_roots() {
-	local rootfs=$1 rel name dir_name
-	(cd "$rootfs" && find app/node_modules -name package.json -type f) |
-		grep -E '^(.*/)?node_modules/(@[^/]+/)?[^/]+/package\.json$' |
-		LC_ALL=C sort |
-		while read -r rel; do
-			name=$(jq -r '.name' "$rootfs/$rel")
-			dir_name=${rel%/package.json}
-			dir_name=${dir_name##*/node_modules/}
-			[ "$name" = "$dir_name" ] ||
-				fail "$rel names the package '$name', but it sits in '$dir_name'"
-			jq -r --arg p "$rel" '"\($p) \(.name) \(.version)"' "$rootfs/$rel"
-		done
-}
-
-# report_npm_roots REPORT: "path name version" of the report's npm packages
-# found under app/node_modules.
-report_npm_roots() {
-	jq -r '.packages[]? | select(.type == "npm" and (.path | startswith("app/node_modules/")))
-		| "\(.path) \(.name) \(.version)"' "$1" | LC_ALL=C sort
-}
-
 echo "node: every package root under /app/node_modules, with its version"
 scan_json node "$W/node.json"
 unpack_rootfs node

@@ -73,7 +73,7 @@ report_deb_packages() {
 same_lists() {
 	local what=$1 diff_out
 	if ! diff_out=$(diff -u --label expected --label actual "$2" "$3"); then
-		check_failed "$what differs:"
+		check_failed "$what: expected and actual differ:"
 		echo "$diff_out" | head -60 >&2
 	fi
 }
@@ -83,4 +83,31 @@ expect_jq() {
 	local what=$1 got
 	got=$(jq -r "$3" "$2" 2>&1) || got="jq error: $got"
 	[ "$got" = true ] || check_failed "$what: expected '$3' to be true, got '$got'"
+}
+
+# npm_roots ROOTFS: "path name version" of every package root under
+# ROOTFS/app/node_modules: a package.json directly in node_modules/NAME or
+# node_modules/@SCOPE/NAME. Helper files such as NAME/dist/esm/package.json
+# are not roots. The name comes from the file, and it must match the
+# folder it sits in.
+npm_roots() {
+	local rootfs=$1 rel name dir_name
+	(cd "$rootfs" && find app/node_modules -name package.json -type f) |
+		grep -E '^(.*/)?node_modules/(@[^/]+/)?[^/]+/package\.json$' |
+		LC_ALL=C sort |
+		while read -r rel; do
+			name=$(jq -r '.name' "$rootfs/$rel")
+			dir_name=${rel%/package.json}
+			dir_name=${dir_name##*/node_modules/}
+			[ "$name" = "$dir_name" ] ||
+				fail "$rel names the package '$name', but it sits in '$dir_name'"
+			jq -r --arg p "$rel" '"\($p) \(.name) \(.version)"' "$rootfs/$rel"
+		done
+}
+
+# report_npm_roots REPORT: "path name version" of the report's npm packages
+# found under app/node_modules.
+report_npm_roots() {
+	jq -r '.packages[]? | select(.type == "npm" and (.path | startswith("app/node_modules/")))
+		| "\(.path) \(.name) \(.version)"' "$1" | LC_ALL=C sort
 }
