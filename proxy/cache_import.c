@@ -667,6 +667,15 @@ scan_image(struct import *im, json_t **layers_meta)
 			image_fail(err, im->reason, im->reasonlen,
 			    "evaluating the policy failed: %s", pc_strerror(err));
 	}
+	/* The gate adds the same three keys to the verdicts it records. */
+	if (err == PC_OK && res->verdict != NULL &&
+	    (json_object_set_new(res->verdict, "report_id",
+	    json_string(img->digest)) != 0 ||
+	    json_object_set_new(res->verdict, "repository",
+	    json_string(res->repository)) != 0 ||
+	    json_object_set_new(res->verdict, "upstream",
+	    json_string(im->opts->upstream)) != 0))
+		err = PC_ERR_NOMEM;
 	for (size_t i = 0; i < img->n_layers; i++)
 		json_decref(results[i]);
 	pc_free(results);
