@@ -5,7 +5,8 @@
 # and by digest. Unknown images and blobs get 404 with a clear message. The
 # image is exported to an OCI layout, imported into a second cache and
 # served again with the same digests. A docker-archive import, a damaged
-# layout, a locked cache and the verdict files of a policy are checked too.
+# layout, a locked cache, the verdict files of a policy and the gate of an
+# offline proxy are checked too.
 . "$(dirname "$0")/lib.sh"
 e2e_init
 
@@ -223,4 +224,15 @@ d_vuln=$(oci_manifest_digest "$VULN_DIR")
 	fail "vuln: no vulnerabilities matched"
 grep -q "verdict   deny" "$E2E_WORK/import-vuln.out" ||
 	fail "the summary does not show the deny: $(cat "$E2E_WORK/import-vuln.out")"
+
+echo "an offline proxy with the policy gates the imported images"
+start_portcullis px4 --offline --upstream "$UPSTREAM" \
+	--policy "$E2E_HERE/data/policy-strict.yaml" --db "$E2E_WORK/vulndb"
+pull_check "$px4_PORT" library/debian:base "$E2E_WORK/pull4-base"
+if skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$px4_PORT/library/debian:vuln" \
+	"oci:$E2E_WORK/pull4-vuln:x" 2>"$E2E_WORK/pull4-vuln.err"; then
+	fail "the offline proxy served the vulnerable image"
+fi
+grep -q "denied by policy" "$E2E_WORK/pull4-vuln.err" ||
+	fail "no policy message: $(cat "$E2E_WORK/pull4-vuln.err")"
 echo "offline import, serve and export: ok ($want)"
