@@ -143,6 +143,7 @@ struct import {
 	const struct cache_import_options *opts;
 	struct cache_import_result *res;
 	struct image *img;
+	char *layout_dir;          /* the folder of an OCI layout source */
 	char *manifest;            /* manifest bytes as stored */
 	size_t manifest_len;
 	char *reason;
@@ -246,11 +247,30 @@ store_has(struct import *im, const char *digest)
 	return true;
 }
 
-/* The folder of an OCI layout source; image_open() keeps it as repository. */
+/*
+ * Sets the folder of an "oci:DIR[:TAG]" source. image_open() splits the
+ * same way: the part after the last ':' is a tag unless it contains a '/'
+ * or DIR alone is a folder.
+ */
+static int
+set_layout_dir(struct import *im)
+{
+	const char *spec = im->opts->source + strlen("oci:");
+	const char *colon = strrchr(spec, ':');
+	struct stat st;
+
+	if (colon != NULL && strchr(colon, '/') == NULL &&
+	    !(stat(spec, &st) == 0 && S_ISDIR(st.st_mode)))
+		im->layout_dir = pc_strndup(spec, (size_t)(colon - spec));
+	else
+		im->layout_dir = pc_strdup(spec);
+	return im->layout_dir != NULL ? PC_OK : PC_ERR_NOMEM;
+}
+
 static const char *
 layout_dir(const struct import *im)
 {
-	return im->img->repository;
+	return im->layout_dir;
 }
 
 static int
@@ -299,8 +319,10 @@ copy_oci_layout(struct import *im)
 	struct buf b;
 	int err;
 
-	err = copy_layout_blob(im, img->config_digest, img->config_size,
-	    "config");
+	err = set_layout_dir(im);
+	if (err == PC_OK)
+		err = copy_layout_blob(im, img->config_digest, img->config_size,
+		    "config");
 	for (size_t i = 0; err == PC_OK && i < img->n_layers; i++)
 		err = copy_layout_blob(im, img->layers[i].digest,
 		    img->layers[i].size, "layer");
@@ -384,7 +406,10 @@ archive_layer_digest(struct import *im, size_t i)
 	return PC_OK;
 }
 
-/* Whether the normalised member name is where the archive keeps digest. */
+/*
+ * Returns true when the normalised member name is one a docker archive
+ * gives the blob digest: <hex>, <hex>.json or blobs/sha256/<hex>.
+ */
 static bool
 member_is_blob(const char *member, const char *digest)
 {
@@ -784,7 +809,9 @@ choose_name(struct import *im)
 	if (o->as != NULL)
 		return cache_import_split_name(o->as, o->docker_hub, source_tag,
 		    res->repository, res->tag, im->reason, im->reasonlen);
-	if (!is_archive || im->img->reference == NULL)
+	/* An archive without RepoTags may report its path as the repository. */
+	if (!is_archive || im->img->repository == NULL ||
+	    strcmp(im->img->repository, archive_path(im)) == 0)
 		return image_fail(PC_ERR_INVALID, im->reason, im->reasonlen,
 		    "%s names no repository: give one with --as NAME[:TAG]",
 		    is_archive ? "the archive's manifest.json" : "an OCI layout");
@@ -848,6 +875,7 @@ out:
 		res->verdict = NULL;
 	}
 	json_decref(layers_meta);
+	pc_free(im.layout_dir);
 	pc_free(im.manifest);
 	image_free(im.img);
 	return err;
