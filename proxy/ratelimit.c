@@ -108,6 +108,9 @@ idle_threshold_ns(const struct ratelimit_class *cls, unsigned idle_s)
 	/* An entry forgotten before its bucket is full would get tokens back. */
 	if (cls->rps > 0 && (double)cls->burst / cls->rps > idle)
 		idle = ceil((double)cls->burst / cls->rps);
+	/* A tiny rate must not overflow the conversion to nanoseconds. */
+	if (idle > RATELIMIT_MAX_IDLE_S)
+		idle = RATELIMIT_MAX_IDLE_S;
 	return (uint64_t)(idle * NS_PER_S);
 }
 

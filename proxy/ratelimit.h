@@ -25,6 +25,8 @@
 #define RATELIMIT_KEY_MAX 1024
 /* Default idle time after which a key with a full bucket is forgotten. */
 #define RATELIMIT_DEFAULT_IDLE_S 300
+/* Maximum idle time before a key is forgotten, in seconds: one year. */
+#define RATELIMIT_MAX_IDLE_S (86400.0 * 365)
 /* Maximum idle keys one call evicts, so that every call is bounded. */
 #define RATELIMIT_SWEEP_PER_CALL 4
 /* Maximum Retry-After returned, in seconds: one day. */

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
@@ -1370,6 +1371,20 @@ test_ratelimit_table_direct(void **state)
 	assert_int_equal(ratelimit_count(rl), 4);
 	ratelimit_free(rl);
 
+	/* Extreme rates stay within range: Retry-After stops at one day. */
+	cls.rps = 1e-300;
+	assert_int_equal(ratelimit_new(&cls, 4, 1, &rl), PC_OK);
+	assert_int_equal(ratelimit_take(rl, "k", 0, &retry), RATELIMIT_OK);
+	assert_int_equal(ratelimit_take(rl, "k", 0, &retry), RATELIMIT_LIMITED);
+	assert_int_equal(retry, RATELIMIT_MAX_RETRY_AFTER_S);
+	ratelimit_free(rl);
+	cls.rps = 1e300;
+	assert_int_equal(ratelimit_new(&cls, 4, 1, &rl), PC_OK);
+	assert_int_equal(ratelimit_take(rl, "k", 0, &retry), RATELIMIT_OK);
+	assert_int_equal(ratelimit_take(rl, "k", 1, &retry), RATELIMIT_OK);
+	ratelimit_free(rl);
+
+	cls.rps = 10;
 	cls.burst = 0;
 	assert_int_equal(ratelimit_new(&cls, 4, 1, &rl), PC_ERR_INVALID);
 	cls.rps = -1;
@@ -1416,6 +1431,69 @@ test_stats_shape(void **state)
 	assert_non_null(json_object_get(stats, "cache"));
 	assert_non_null(json_object_get(stats, "denied"));
 	json_decref(stats);
+	auth_free(a);
+}
+
+/* Concurrent callers share the cache, the tables and the counters. */
+#define THREAD_COUNT 4
+#define THREAD_ROUNDS 300
+
+struct thread_arg {
+	struct auth *a;
+	char peer[32];
+	int failures;
+};
+
+static void *
+thread_main(void *p)
+{
+	struct thread_arg *arg = p;
+
+	for (int i = 0; i < THREAD_ROUNDS; i++) {
+		struct auth_result res;
+
+		if (check_basic(arg->a, arg->peer, "alice", "wonderland",
+		    "library/alpine", &res) != AUTH_OK ||
+		    auth_stream_acquire(arg->a, &res) != AUTH_OK) {
+			arg->failures++;
+			continue;
+		}
+		auth_stream_release(arg->a, &res);
+	}
+	return NULL;
+}
+
+static void
+test_concurrent_checks(void **state)
+{
+	struct tmpdir *t = *state;
+	struct auth_config cfg;
+	struct thread_arg args[THREAD_COUNT];
+	pthread_t threads[THREAD_COUNT];
+	struct auth *a;
+
+	config_with_files(t, &cfg, true, false);
+	cfg.clock_ns = NULL;
+	cfg.rate.per_client_streams = 1;
+	cfg.rate.per_user_streams = THREAD_COUNT;
+	a = auth_make(&cfg);
+
+	for (int i = 0; i < THREAD_COUNT; i++) {
+		args[i].a = a;
+		args[i].failures = 0;
+		snprintf(args[i].peer, sizeof(args[i].peer), "192.0.2.%d:1", i + 1);
+		assert_int_equal(pthread_create(&threads[i], NULL, thread_main,
+		    &args[i]), 0);
+	}
+	for (int i = 0; i < THREAD_COUNT; i++) {
+		assert_int_equal(pthread_join(threads[i], NULL), 0);
+		assert_int_equal(args[i].failures, 0);
+	}
+	assert_int_equal(stat_get(a, NULL, "authenticated"),
+	    THREAD_COUNT * THREAD_ROUNDS);
+	assert_int_equal(stat_get(a, NULL, "open_streams"), 0);
+	assert_int_equal(stat_get(a, "cache", "hits") +
+	    stat_get(a, "cache", "misses"), THREAD_COUNT * THREAD_ROUNDS);
 	auth_free(a);
 }
 
@@ -1527,6 +1605,8 @@ main(void)
 		cmocka_unit_test(test_ratelimit_table_direct),
 		cmocka_unit_test(test_invalid_rate_config),
 		cmocka_unit_test(test_stats_shape),
+		cmocka_unit_test_setup_teardown(test_concurrent_checks,
+		    tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_auth_new_allocation_failures,
 		    tmpdir_setup, tmpdir_teardown),
 	};
