@@ -441,6 +441,13 @@ check_allowed_repositories(const json_t *settings, struct rule_context *ctx,
 	json_t *g;
 	size_t i;
 
+	if (repository == NULL) {
+		/* A local image (an OCI layout, an untagged archive) has no
+		 * repository to check; the proxy always passes one. */
+		res->score = 100.0;
+		return rule_result_add(res, finding_new(0.0, "repository unknown: "
+		    "allowed_repositories not checked"));
+	}
 	json_array_foreach(globs, i, g) {
 		if (repository != NULL &&
 		    glob_match(json_string_value(g), repository)) {

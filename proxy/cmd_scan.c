@@ -32,6 +32,7 @@ struct scan_args {
 	const char *policy_path;
 	const char *platform;
 	bool plain_http;
+	const char *repository;   /* name the policy judges; NULL: the image's */
 	const char *image;
 };
 
@@ -40,7 +41,8 @@ scan_usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: portcullis scan [--format table|json] [--db PATH] "
-	    "[--policy FILE] [--plain-http] [--platform OS/ARCH] IMAGE\n\n"
+	    "[--policy FILE] [--plain-http] [--platform OS/ARCH]\n"
+	    "                       [--repository NAME] IMAGE\n\n"
 	    "IMAGE is one of:\n"
 	    "  oci:DIR[:TAG]                          an OCI image layout\n"
 	    "  docker-archive:FILE                    a docker save archive\n"
@@ -55,7 +57,9 @@ scan_usage(FILE *out)
 	    "  --plain-http         talk to the registry over http:// "
 	    "(loopback registries)\n"
 	    "  --platform OS/ARCH   platform to pick from a multi-platform image "
-	    "(default linux/<host>)\n\n"
+	    "(default linux/<host>)\n"
+	    "  --repository NAME    repository name the policy judges (local "
+	    "images have none)\n\n"
 	    "Exit status: 0 scanned and allowed, 1 denied by the policy, "
 	    "2 error.\n");
 }
@@ -69,6 +73,7 @@ parse_args(int argc, char **argv, struct scan_args *a)
 		{"policy", required_argument, NULL, 'p'},
 		{"platform", required_argument, NULL, 'P'},
 		{"plain-http", no_argument, NULL, 'k'},
+		{"repository", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -84,6 +89,7 @@ parse_args(int argc, char **argv, struct scan_args *a)
 		case 'p': a->policy_path = optarg; break;
 		case 'P': a->platform = optarg; break;
 		case 'k': a->plain_http = true; break;
+		case 'r': a->repository = optarg; break;
 		case 'h':
 			scan_usage(stdout);
 			return 1;
@@ -231,7 +237,8 @@ load_inputs(const struct scan_args *a, struct policy **policy,
 
 /* Adds the verdict to the report and sets *status to the exit status. */
 static int
-apply_policy(const struct policy *policy, json_t *report, int *status)
+apply_policy(const struct policy *policy, const char *repository,
+    json_t *report, int *status)
 {
 	json_t *verdict = NULL;
 	const char *decision;
@@ -240,7 +247,7 @@ apply_policy(const struct policy *policy, json_t *report, int *status)
 	*status = SCAN_EXIT_OK;
 	if (policy == NULL)
 		return PC_OK;
-	err = policy_evaluate(policy, report, NULL, time(NULL), &verdict);
+	err = policy_evaluate(policy, report, repository, time(NULL), &verdict);
 	if (err != PC_OK)
 		return err;
 	decision = json_string_value(json_object_get(verdict, "decision"));
@@ -302,7 +309,7 @@ cmd_scan(int argc, char **argv)
 
 	err = build_report(img, results, db, &report);
 	if (err == PC_OK)
-		err = apply_policy(policy, report, &status);
+		err = apply_policy(policy, a.repository, report, &status);
 	if (err == PC_OK)
 		err = write_output(&a, report);
 	if (err != PC_OK) {

@@ -241,8 +241,10 @@ take_repo_tag(struct image *img, const char *repo_tag, const char *path)
 {
 	const char *colon = repo_tag != NULL ? strrchr(repo_tag, ':') : NULL;
 
+	if (repo_tag == NULL)
+		return PC_OK;  /* an untagged archive names no repository */
 	if (colon == NULL || strchr(colon, '/') != NULL) {
-		img->repository = pc_strdup(repo_tag != NULL ? repo_tag : path);
+		img->repository = pc_strdup(repo_tag);
 		return img->repository != NULL ? PC_OK : PC_ERR_NOMEM;
 	}
 	img->repository = pc_strndup(repo_tag, (size_t)(colon - repo_tag));

@@ -253,11 +253,9 @@ image_open_oci(const char *spec, const struct image_options *opts,
 		err = image_take_config(img, &b, reason, reasonlen);
 	if (err != PC_OK)
 		goto out;
-	img->repository = pc_strdup(o->dir);
+	/* A layout names no repository; --repository can supply one. */
 	img->reference = tag;
 	tag = NULL;
-	if (img->repository == NULL)
-		err = PC_ERR_NOMEM;
 out:
 	buf_free(&b);
 	json_decref(index);
