@@ -234,6 +234,19 @@ void auth_stream_release(struct auth *a, struct auth_result *res);
  */
 json_t *auth_stats(struct auth *a);
 
+/*
+ * Writes the subject of the client certificate that TLS verified on ssl
+ * (an OpenSSL SSL) into out, in RFC 2253 form: the most specific name
+ * first, "CN=build-7,O=Example" for a certificate issued to
+ * "/O=Example/CN=build-7". Call it after the handshake. Returns PC_OK,
+ * PC_ERR_NOTFOUND when the client sent no certificate, it failed
+ * verification or its subject is empty, PC_ERR_LIMIT when the subject is
+ * longer than AUTH_MAX_SUBJECT_BYTES or outlen - 1, or PC_ERR_NOMEM.
+ */
+struct ssl_st;
+int auth_tls_client_subject(const struct ssl_st *ssl, char *out,
+    size_t outlen);
+
 /* Returns the static name of a failure reason, e.g. "bad_password". */
 const char *auth_failure_name(enum auth_failure reason);
 

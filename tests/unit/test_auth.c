@@ -10,7 +10,10 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 
 #include "common/alloc.h"
@@ -965,6 +968,148 @@ test_mtls_subject_identity(void **state)
 	auth_free(a);
 }
 
+/* Client certificates from a real TLS handshake */
+
+static void
+make_certificates(const struct tmpdir *t)
+{
+	char cmd[2048];
+
+	/* A CA with a server and a client certificate, and a stranger. */
+	snprintf(cmd, sizeof(cmd), "cd '%s' && { "
+	    "K='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'; "
+	    "openssl req -x509 $K -keyout ca.key -out ca.pem -subj '/CN=Test CA' "
+	    "-days 2 && "
+	    "openssl req $K -keyout server.key -out server.csr -subj '/CN=localhost' && "
+	    "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key "
+	    "-CAcreateserial -out server.pem -days 2 && "
+	    "openssl req $K -keyout client.key -out client.csr "
+	    "-subj '/O=Example/CN=build-7' && "
+	    "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key "
+	    "-CAcreateserial -out client.pem -days 2 && "
+	    "openssl req -x509 $K -keyout other.key -out other.pem "
+	    "-subj '/O=Example/CN=build-8' -days 2; } >/dev/null 2>&1", t->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int
+verify_accept_all(int preverified, X509_STORE_CTX *ctx)
+{
+	return 1;
+}
+
+static SSL_CTX *
+tls_context(const struct tmpdir *t, bool server, const char *cert_name,
+    bool accept_any)
+{
+	SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() :
+	    TLS_client_method());
+	char cert[128];
+	char key[128];
+	char ca[128];
+
+	assert_non_null(ctx);
+	if (cert_name != NULL) {
+		snprintf(cert, sizeof(cert), "%s/%s.pem", t->dir, cert_name);
+		snprintf(key, sizeof(key), "%s/%s.key", t->dir, cert_name);
+		assert_int_equal(SSL_CTX_use_certificate_file(ctx, cert,
+		    SSL_FILETYPE_PEM), 1);
+		assert_int_equal(SSL_CTX_use_PrivateKey_file(ctx, key,
+		    SSL_FILETYPE_PEM), 1);
+	}
+	if (server) {
+		/* As the listener does it: verify clients against the CA. */
+		snprintf(ca, sizeof(ca), "%s/ca.pem", t->dir);
+		assert_int_equal(SSL_CTX_load_verify_locations(ctx, ca, NULL), 1);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER,
+		    accept_any ? verify_accept_all : NULL);
+	}
+	return ctx;
+}
+
+/* Runs a handshake over a BIO pair and returns the server's end. */
+static SSL *
+tls_handshake(const struct tmpdir *t, const char *client_cert,
+    bool accept_any)
+{
+	SSL_CTX *server_ctx = tls_context(t, true, "server", accept_any);
+	SSL_CTX *client_ctx = tls_context(t, false, client_cert, false);
+	SSL *server = SSL_new(server_ctx);
+	SSL *client = SSL_new(client_ctx);
+	BIO *server_bio = NULL;
+	BIO *client_bio = NULL;
+	bool done = false;
+
+	assert_non_null(server);
+	assert_non_null(client);
+	assert_int_equal(BIO_new_bio_pair(&server_bio, 0, &client_bio, 0), 1);
+	SSL_set_bio(server, server_bio, server_bio);
+	SSL_set_bio(client, client_bio, client_bio);
+	SSL_set_accept_state(server);
+	SSL_set_connect_state(client);
+	for (int i = 0; i < 100 && !done; i++) {
+		int c = SSL_do_handshake(client);
+		int s = SSL_do_handshake(server);
+
+		done = c == 1 && s == 1;
+	}
+	assert_true(done);
+	SSL_free(client);
+	SSL_CTX_free(client_ctx);
+	SSL_CTX_free(server_ctx);
+	return server;
+}
+
+static void
+test_tls_client_subject(void **state)
+{
+	static const char *const build[] = { "CN=build-*,O=Example" };
+	static const char *const all[] = { "*" };
+	const struct auth_rule rules[] = {
+		{ .subjects = build, .n_subjects = 1, .repositories = all,
+		  .n_repositories = 1 },
+	};
+	struct tmpdir *t = *state;
+	char subject[AUTH_USER_BUFSIZE];
+	char small[8];
+	struct auth_config cfg;
+	struct auth_result res;
+	struct auth *a;
+	SSL *ssl;
+
+	make_certificates(t);
+	ssl = tls_handshake(t, "client", false);
+	assert_int_equal(auth_tls_client_subject(ssl, subject, sizeof(subject)),
+	    PC_OK);
+	assert_string_equal(subject, "CN=build-7,O=Example");
+	assert_int_equal(auth_tls_client_subject(ssl, small, sizeof(small)),
+	    PC_ERR_LIMIT);
+	assert_string_equal(small, "");
+	SSL_free(ssl);
+
+	/* The subject is what auth_check() matches the rules against. */
+	config_with_clock(&cfg);
+	cfg.rules = rules;
+	cfg.n_rules = 1;
+	a = auth_make(&cfg);
+	assert_int_equal(check_anonymous(a, "192.0.2.1:1", "library/alpine",
+	    subject, &res), AUTH_OK);
+	assert_int_equal(res.identity, AUTH_ID_CERTIFICATE);
+	auth_free(a);
+
+	/* No client certificate. */
+	ssl = tls_handshake(t, NULL, false);
+	assert_int_equal(auth_tls_client_subject(ssl, subject, sizeof(subject)),
+	    PC_ERR_NOTFOUND);
+	SSL_free(ssl);
+
+	/* A certificate from another CA, let through by a lax callback. */
+	ssl = tls_handshake(t, "other", true);
+	assert_int_equal(auth_tls_client_subject(ssl, subject, sizeof(subject)),
+	    PC_ERR_NOTFOUND);
+	SSL_free(ssl);
+}
+
 /* Hostile Authorization headers */
 
 static void
@@ -1589,6 +1734,8 @@ main(void)
 		cmocka_unit_test(test_no_credentials_configured),
 		cmocka_unit_test(test_rules_invalid),
 		cmocka_unit_test_setup_teardown(test_mtls_subject_identity,
+		    tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_tls_client_subject,
 		    tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_authorization_headers,
 		    tmpdir_setup, tmpdir_teardown),
