@@ -25,7 +25,8 @@ auth_read_file(const char *path, char **out, size_t *len, char *errbuf,
 
 	*out = NULL;
 	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not hang the start; fstat rejects it. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(errbuf, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return PC_ERR_IO;

@@ -52,6 +52,9 @@ hash_kind(const char *hash)
 		return "a SHA-512-crypt";
 	if (strncmp(hash, "$2x$", 4) == 0)
 		return "a legacy bcrypt ($2x$)";
+	if (strncmp(hash, "$2y$", 4) == 0 || strncmp(hash, "$2b$", 4) == 0 ||
+	    strncmp(hash, "$2a$", 4) == 0)
+		return "a malformed bcrypt";
 	return "a plain-text or DES-crypt";
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -391,7 +392,13 @@ test_htpasswd_malformed_file(void **state)
 		{ "alice\n", "htpasswd:1: invalid entry: expected user:hash" },
 		{ "# comment\n\n:$2y$04$abcdefghijklmnopqrstuu5Ei0TByhUb5b0LW0VM2dWFnRvBFcWy6\n",
 		  "htpasswd:3: invalid user name" },
-		{ "alice:$2y$04$short\n", "htpasswd:1: user \"alice\" has a plain-text" },
+		{ "alice:$2y$04$short\n", "htpasswd:1: user \"alice\" has a malformed bcrypt" },
+		{ "a:$2y$04$abcdefghijklmnopqrstuu5Ei0TByhUb5b0LW0VM2dWFnRvBFcWy6 \n",
+		  "htpasswd:1: user \"a\" has a malformed bcrypt" },
+		{ "a:$2x$04$abcdefghijklmnopqrstuu5Ei0TByhUb5b0LW0VM2dWFnRvBFcWy6\n",
+		  "htpasswd:1: user \"a\" has a legacy bcrypt ($2x$)" },
+		{ "a:$2y$04$abcdefghijklmnopqrstuu5Ei0TByhUb5b0LW0VM2dWFnRvBF!Wy6\n",
+		  "htpasswd:1: user \"a\" has a malformed bcrypt" },
 		{ "a:$2y$99$abcdefghijklmnopqrstuu5Ei0TByhUb5b0LW0VM2dWFnRvBFcWy6\n",
 		  "htpasswd:1: user \"a\" has bcrypt cost 99" },
 		{ "", "htpasswd: no entries" },
@@ -424,6 +431,17 @@ test_htpasswd_malformed_file(void **state)
 	path_in(t, "absent", path, sizeof(path));
 	assert_int_equal(auth_load_error(&cfg, errbuf, sizeof(errbuf)), PC_ERR_IO);
 	assert_non_null(strstr(errbuf, "absent: cannot open"));
+
+	/* A FIFO or a folder is rejected at once instead of blocking. */
+	path_in(t, "fifo", path, sizeof(path));
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(auth_load_error(&cfg, errbuf, sizeof(errbuf)),
+	    PC_ERR_INVALID);
+	assert_non_null(strstr(errbuf, "fifo: not a regular file"));
+	cfg.htpasswd_file = t->dir;
+	assert_int_equal(auth_load_error(&cfg, errbuf, sizeof(errbuf)),
+	    PC_ERR_INVALID);
+	assert_non_null(strstr(errbuf, "not a regular file"));
 }
 
 static void
