@@ -5,8 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
-
 #include "common/alloc.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -127,7 +125,7 @@ auth_new(const struct auth_config *cfg, struct auth **out, char *errbuf,
 
 	*out = NULL;
 	if (!valid_realm(realm)) {
-		snprintf(errbuf, errlen, "auth realm: must be 1 to %d printable "
+		snprintf(errbuf, errlen, "auth realm: must be 1 to %d printable ASCII "
 		    "characters without '\"' or '\\'", AUTH_MAX_REALM_BYTES);
 		return PC_ERR_INVALID;
 	}
