@@ -32,7 +32,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -I. $(OPT) $(WARNINGS) $(WERROR) \
              $(SANITIZE) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SANITIZE) $(LDFLAGS)
-LIBS_ALL = $(PKG_LIBS) -lpthread -lm
+LIBS_ALL = $(PKG_LIBS) -lcrypt -lpthread -lm
 
 LIB_SRCS := $(filter-out proxy/main.c, \
 	$(wildcard common/*.c cache/*.c policy/*.c scanner/*.c proxy/*.c))

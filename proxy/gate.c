@@ -13,6 +13,8 @@
  */
 #include "proxy/gate.h"
 
+#include <dirent.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -36,6 +38,8 @@
 #include "scanner/vulndb.h"
 #include "scanner/workpool.h"
 
+/* Largest verdict file of `portcullis cache import` loaded at start. */
+#define GATE_MAX_VERDICT_FILE (16u << 20)
 /* Layers one image may have before it is refused as unscannable. */
 #define GATE_MAX_LAYERS 256
 /* Largest image config blob read, in bytes. */
@@ -1056,6 +1060,65 @@ counters_tick(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(g->counters_timer, &tv);
 }
 
+/*
+ * Loads the verdicts `portcullis cache import` wrote to DIR/verdicts, so an
+ * imported image is judged before its first pull. A verdict counts only
+ * under the policy and database it was made with, like any other.
+ */
+static void
+load_import_verdicts(struct gate *g, const char *cache_dir)
+{
+	char dir[4096];
+	char path[4352];
+	DIR *d;
+	struct dirent *e;
+	size_t loaded = 0;
+
+	snprintf(dir, sizeof(dir), "%s/verdicts", cache_dir);
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		json_error_t jerr;
+		json_t *record;
+		json_t *verdict;
+		const char *digest;
+		const char *ph;
+		const char *dv;
+		char key[600];
+		struct stat st;
+
+		if (e->d_name[0] == '.' || strstr(e->d_name, ".json") == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (stat(path, &st) != 0 || st.st_size > GATE_MAX_VERDICT_FILE) {
+			log_warn("event=import_verdict_skipped file=%s reason=\"unreadable or "
+			    "larger than 16 MiB\"", path);
+			continue;
+		}
+		record = json_load_file(path, 0, &jerr);
+		verdict = json_object_get(record, "verdict");
+		digest = json_string_value(json_object_get(json_object_get(record, "image"),
+		    "digest"));
+		ph = json_string_value(json_object_get(verdict, "policy_hash"));
+		dv = json_string_value(json_object_get(verdict, "db_version"));
+		if (!json_is_object(verdict) || digest == NULL || ph == NULL) {
+			log_warn("event=import_verdict_skipped file=%s reason=\"not a verdict "
+			    "record\"", path);
+			json_decref(record);
+			continue;
+		}
+		snprintf(key, sizeof(key), "%s:%s:%s", digest, ph, dv ? dv : "none");
+		gate_store_put(g->store, GATE_STORE_VERDICT, key, verdict);
+		gate_store_put(g->store, GATE_STORE_REPORT, digest, record);
+		json_decref(record);
+		loaded++;
+	}
+	closedir(d);
+	if (loaded > 0)
+		log_info("event=import_verdicts_loaded count=%zu dir=%s", loaded, dir);
+}
+
 int
 gate_new(const struct gate_config *cfg, struct gate **out, char *errbuf,
     size_t errlen)
@@ -1094,6 +1157,8 @@ gate_new(const struct gate_config *cfg, struct gate **out, char *errbuf,
 		gate_free(g);
 		return err;
 	}
+	if (cfg->cache_dir != NULL)
+		load_import_verdicts(g, cfg->cache_dir);
 	evtimer_add(g->counters_timer, &tv);
 	log_info("event=gate_ready policy=%s policy_hash=%s db=%s db_version=%s",
 	    cfg->policy_file, policy_hash(g->policy), cfg->db_path ? cfg->db_path : "-",

@@ -85,6 +85,7 @@ struct gate_config {
 	unsigned manifest_wait_s;     /* used unless the policy sets its own */
 	unsigned workers;             /* scan threads */
 	bool offline;
+	const char *cache_dir;        /* verdicts/ there holds imported verdicts */
 };
 
 int gate_new(const struct gate_config *cfg, struct gate **out, char *errbuf,

@@ -16,6 +16,7 @@
 #include "common/digest.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "proxy/cache_import.h"
 #include "proxy/gate.h"
 #include "proxy/registry_internal.h"
 #include "proxy/upstream.h"
@@ -127,6 +128,7 @@ mreq_gate_done(void *arg, const struct gate_decision *d)
 	m->gate_wait = NULL;
 	if (d->action == GATE_DENY) {
 		m->reg->stats.denied++;
+		http_exchange_log(m->x)->cache = m->cache_result;
 		http_exchange_log(m->x)->verdict = d->verdict;
 		registry_error(m->x, 403, "DENIED", d->message);
 		mreq_detach(m);
@@ -478,6 +480,26 @@ handle_cached_tag(struct mreq *m)
 	mreq_fetch(m, MREQ_REVALIDATE);
 }
 
+/*
+ * Offline, a tag imported for other clients' accept classes serves this
+ * client too when its manifest's media type is one the client accepts:
+ * there is no upstream whose answer could differ by class.
+ */
+static bool
+offline_tag_lookup(struct mreq *m, const char *upstream)
+{
+	unsigned classes[CACHE_IMPORT_MAX_CLASSES];
+	size_t n = cache_import_accept_classes(classes);
+
+	for (size_t i = 0; i < n; i++) {
+		if (tag_cache_get(m->reg->manifests, upstream, m->r.name, m->r.reference,
+		    classes[i], &m->stale) == PC_OK &&
+		    accept_class_allows(m->accept_class, m->stale.media_type))
+			return true;
+	}
+	return false;
+}
+
 void
 registry_handle_manifest(struct registry *reg, struct http_exchange *x,
     const struct route *r)
@@ -505,7 +527,8 @@ registry_handle_manifest(struct registry *reg, struct http_exchange *x,
 			return;
 		}
 	} else if (tag_cache_get(reg->manifests, up, r->name, r->reference,
-	    m->accept_class, &m->stale) == PC_OK) {
+	    m->accept_class, &m->stale) == PC_OK ||
+	    (reg->offline && offline_tag_lookup(m, up))) {
 		m->have_stale = true;
 		handle_cached_tag(m);
 		return;

@@ -132,7 +132,8 @@ stats_upstreams(struct service *svc)
 		if (svc->ups[i].client != NULL)
 			upstream_stats(svc->ups[i].client, &us);
 		o = json_pack("{s:s, s:s, s:b, s:i, s:f, s:I, s:I, s:I, s:I, s:I, s:I}",
-		    "name", svc->ups[i].name, "url", svc->cfg->upstreams[i].url,
+		    "name", svc->ups[i].name,
+		    "url", i < svc->cfg->n_upstreams ? svc->cfg->upstreams[i].url : "-",
 		    "up", h->up, "last_status", h->last_status,
 		    "last_probe_seconds", h->last_seconds,
 		    "probes", (json_int_t)h->probes,
@@ -341,6 +342,15 @@ start_upstreams(struct service *svc)
 	int err;
 
 	svc->n_ups = cfg->n_upstreams;
+	if (cfg->offline && cfg->n_upstreams == 0) {
+		/* Offline with no upstream named: serve what was imported for
+		 * docker.io, the name cache import uses by default. */
+		svc->ups[0].name = "docker.io";
+		svc->ups[0].docker_hub = true;
+		svc->health[0].svc = svc;
+		svc->n_ups = 1;
+		return PC_OK;
+	}
 	if (!cfg->offline) {
 		err = upstream_client_new(svc->base, &svc->uc);
 		if (err != PC_OK) {
@@ -466,6 +476,7 @@ start_gate(struct service *svc)
 	gc.manifest_wait_s = cfg->manifest_wait_s;
 	gc.workers = cfg->scan_workers;
 	gc.offline = cfg->offline;
+	gc.cache_dir = cfg->cache_dir;
 	err = gate_new(&gc, &svc->gate, errbuf, sizeof(errbuf));
 	if (err != PC_OK)
 		log_error("event=start_failed reason=\"%s\"", errbuf);

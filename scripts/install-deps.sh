@@ -9,7 +9,7 @@ build-essential pkg-config git ca-certificates curl jq python3
 libevent-dev libnghttp2-dev libcurl4-openssl-dev libssl-dev openssl
 libarchive-dev libarchive-tools libisal-dev isal libzstd-dev zstd
 libsqlite3-dev sqlite3 libjansson-dev libyaml-dev liblmdb-dev lmdb-utils
-libhiredis-dev libcmocka-dev
+libhiredis-dev libcmocka-dev libcrypt-dev
 redis-server docker-registry skopeo umoci containerd podman
 debootstrap nghttp2-client apache2-utils
 python3-packaging python3-rpm rpm dpkg-dev golang-go clang libclang-rt-14-dev

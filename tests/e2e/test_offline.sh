@@ -235,4 +235,20 @@ if skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$px4_PORT/library/d
 fi
 grep -q "denied by policy" "$E2E_WORK/pull4-vuln.err" ||
 	fail "no policy message: $(cat "$E2E_WORK/pull4-vuln.err")"
+grep -q 'event=import_verdicts_loaded' "$E2E_WORK/px4.log" ||
+	fail "the imported verdicts were not loaded at start"
+grep 'ref=vuln' "$E2E_WORK/px4.log" | grep -q 'cache=hit.*verdict=deny' ||
+	fail "the imported verdict was not used for the first pull"
+grep -q 'event=scan_started' "$E2E_WORK/px4.log" &&
+	fail "an image with an imported verdict was scanned again"
+
+echo "an offline proxy with no upstream named serves what was imported"
+kill "$px4_PID"
+wait "$px4_PID" 2>/dev/null || true
+start_portcullis px5 --offline --cache-dir "$E2E_WORK/px4-cache"
+pull_check "$px5_PORT" library/debian:base "$E2E_WORK/pull5-base"
+code=$(curl -sS -o /dev/null -w '%{http_code}' \
+	-H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+	"http://127.0.0.1:$px5_PORT/v2/library/debian/manifests/base")
+[ "$code" = 200 ] || fail "a client with another Accept list missed the imported tag ($code)"
 echo "offline import, serve and export: ok ($want)"
