@@ -26,6 +26,7 @@ enum opt_scope {
 	SCOPE_TOP,
 	SCOPE_LISTENER,
 	SCOPE_UPSTREAM,
+	SCOPE_AUTH_RULE,
 };
 
 /*
@@ -50,6 +51,7 @@ struct option {
 #define TOP(f) SCOPE_TOP, offsetof(struct config, f)
 #define LIS(f) SCOPE_LISTENER, offsetof(struct config_listener, f)
 #define UPS(f) SCOPE_UPSTREAM, offsetof(struct config_upstream, f)
+#define RULE(f) SCOPE_AUTH_RULE, offsetof(struct config_auth_rule, f)
 
 static const struct option options[] = {
 	{"/listen/*/address", OPT_STRING, LIS(address), NULL, 0, 0, false,
@@ -82,6 +84,40 @@ static const struct option options[] = {
 	    "Default: true for docker.io hosts."},
 	{"/upstreams/*/http2", OPT_BOOL, UPS(http2), "true", 0, 0, false,
 	    "Offer HTTP/2 to the upstream over TLS."},
+
+	{"/auth/htpasswd", OPT_STRING, TOP(auth_htpasswd), NULL, 0, 0, false,
+	    "htpasswd file with bcrypt entries (htpasswd -B); clients must log in."},
+	{"/auth/tokens_file", OPT_STRING, TOP(auth_tokens_file), NULL, 0, 0, false,
+	    "File of static bearer tokens, one \"name token\" per line."},
+	{"/auth/realm", OPT_STRING, TOP(auth_realm), NULL, 0, 0, false,
+	    "Realm named in the 401 challenge."},
+	{"/auth/anonymous", OPT_BOOL, TOP(auth_anonymous), "false", 0, 0, false,
+	    "Let requests without credentials through as the anonymous user."},
+	{"/auth/rules/*/users", OPT_STRLIST, RULE(users), NULL, 0, 0, false,
+	    "User or token name globs the rule applies to.",
+	    offsetof(struct config_auth_rule, n_users), CONFIG_MAX_RULE_GLOBS},
+	{"/auth/rules/*/subjects", OPT_STRLIST, RULE(subjects), NULL, 0, 0, false,
+	    "Client certificate subject globs (RFC 2253, \"CN=ci,O=Example\").",
+	    offsetof(struct config_auth_rule, n_subjects), CONFIG_MAX_RULE_GLOBS},
+	{"/auth/rules/*/repositories", OPT_STRLIST, RULE(repositories), NULL, 0, 0,
+	    false, "Repository globs the rule allows (or denies).",
+	    offsetof(struct config_auth_rule, n_repositories), CONFIG_MAX_RULE_GLOBS},
+	{"/auth/rules/*/anonymous", OPT_BOOL, RULE(anonymous), "false", 0, 0, false,
+	    "The rule also applies to clients without credentials."},
+	{"/auth/rules/*/deny", OPT_BOOL, RULE(deny), "false", 0, 0, false,
+	    "The rule refuses instead of allowing."},
+	{"/auth/rate/per_client_rps", OPT_UINT, TOP(rate_per_client_rps), "0", 0,
+	    1000000, false, "Requests per second per client address; 0: no limit."},
+	{"/auth/rate/per_client_burst", OPT_UINT, TOP(rate_per_client_burst), "0", 0,
+	    1000000, false, "Burst above per_client_rps."},
+	{"/auth/rate/per_user_rps", OPT_UINT, TOP(rate_per_user_rps), "0", 0, 1000000,
+	    false, "Requests per second per user; 0: no limit."},
+	{"/auth/rate/per_user_burst", OPT_UINT, TOP(rate_per_user_burst), "0", 0,
+	    1000000, false, "Burst above per_user_rps."},
+	{"/auth/rate/per_client_streams", OPT_UINT, TOP(rate_per_client_streams), "0",
+	    0, 100000, false, "Concurrent blob downloads per client; 0: no limit."},
+	{"/auth/rate/per_user_streams", OPT_UINT, TOP(rate_per_user_streams), "0", 0,
+	    100000, false, "Concurrent blob downloads per user; 0: no limit."},
 
 	{"/admin/address", OPT_STRING, TOP(admin_address), "127.0.0.1:5001", 0, 0,
 	    false, "Address of the admin listener (health, stats, metrics, reports)."},
@@ -143,6 +179,8 @@ scope_base(struct config *cfg, enum opt_scope scope, size_t index)
 		return &cfg->listeners[index];
 	case SCOPE_UPSTREAM:
 		return &cfg->upstreams[index];
+	case SCOPE_AUTH_RULE:
+		return &cfg->auth_rules[index];
 	}
 	return NULL;
 }
@@ -342,6 +380,8 @@ config_free(struct config *cfg)
 		free_scope(&cfg->listeners[i], SCOPE_LISTENER);
 	for (size_t i = 0; i < cfg->n_upstreams; i++)
 		free_scope(&cfg->upstreams[i], SCOPE_UPSTREAM);
+	for (size_t i = 0; i < cfg->n_auth_rules; i++)
+		free_scope(&cfg->auth_rules[i], SCOPE_AUTH_RULE);
 	free_scope(cfg, SCOPE_TOP);
 	pc_free(cfg->source);
 	memset(cfg, 0, sizeof(*cfg));
@@ -508,6 +548,9 @@ ensure_element(struct loader *ld, enum opt_scope scope, size_t index)
 	} else if (scope == SCOPE_UPSTREAM) {
 		count = &ld->cfg->n_upstreams;
 		max = CONFIG_MAX_UPSTREAMS;
+	} else if (scope == SCOPE_AUTH_RULE) {
+		count = &ld->cfg->n_auth_rules;
+		max = CONFIG_MAX_AUTH_RULES;
 	} else {
 		return PC_OK;
 	}

@@ -16,6 +16,8 @@
 #define CONFIG_MAX_LISTENERS 16
 #define CONFIG_MAX_UPSTREAMS 32
 #define CONFIG_MAX_REALM_HOSTS 8
+#define CONFIG_MAX_AUTH_RULES 64
+#define CONFIG_MAX_RULE_GLOBS 16
 
 struct config_listener {
 	char *address;        /* "127.0.0.1:5000", "[::1]:5000", ":5000" */
@@ -37,11 +39,36 @@ struct config_upstream {
 	bool http2;
 };
 
+/* One authorisation rule: who (users, certificate subjects) may pull what. */
+struct config_auth_rule {
+	char *users[CONFIG_MAX_RULE_GLOBS];
+	size_t n_users;
+	char *subjects[CONFIG_MAX_RULE_GLOBS];
+	size_t n_subjects;
+	char *repositories[CONFIG_MAX_RULE_GLOBS];
+	size_t n_repositories;
+	bool anonymous;
+	bool deny;
+};
+
 struct config {
 	struct config_listener listeners[CONFIG_MAX_LISTENERS];
 	size_t n_listeners;
 	struct config_upstream upstreams[CONFIG_MAX_UPSTREAMS];
 	size_t n_upstreams;
+
+	char *auth_htpasswd;       /* bcrypt htpasswd file; NULL: no passwords */
+	char *auth_tokens_file;
+	char *auth_realm;
+	bool auth_anonymous;
+	struct config_auth_rule auth_rules[CONFIG_MAX_AUTH_RULES];
+	size_t n_auth_rules;
+	unsigned rate_per_client_rps;
+	unsigned rate_per_client_burst;
+	unsigned rate_per_user_rps;
+	unsigned rate_per_user_burst;
+	unsigned rate_per_client_streams;
+	unsigned rate_per_user_streams;
 
 	char *admin_address;       /* "127.0.0.1:5001"; NULL: no admin listener */
 	char *admin_token_file;

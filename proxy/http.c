@@ -88,10 +88,11 @@ http_exchange_new(struct conn *c, const struct http_frontend_ops *fe,
 	x->content_length = -1;
 	x->req.peer = c->peer;
 	x->req.tls = c->tls;
+	x->req.client_subject = c->client_subject[0] != '\0' ? c->client_subject : NULL;
 	x->req.start_ns = http_now_ns();
 	x->log.cache = "-";
 	x->log.verdict = "-";
-	x->log.user = "-";
+	snprintf(x->log.user, sizeof(x->log.user), "-");
 	return x;
 }
 

@@ -39,6 +39,7 @@ struct http_request {
 	const char *peer;  /* client address, "127.0.0.1:51234" */
 	const char *proto; /* "HTTP/1.1", "HTTP/1.0" or "HTTP/2" */
 	bool tls;
+	const char *client_subject; /* verified TLS client certificate, or NULL */
 	uint64_t start_ns; /* CLOCK_MONOTONIC when the head arrived */
 };
 
@@ -127,7 +128,7 @@ struct http_log_fields {
 	const char *cache;   /* hit, miss, coalesced, stale, bypass, - */
 	int upstream_status; /* 0 when no upstream request was made */
 	const char *verdict; /* allow, deny, hold, - */
-	const char *user;    /* authenticated user, - */
+	char user[160];      /* authenticated user, - */
 };
 
 struct http_log_fields *http_exchange_log(struct http_exchange *x);

@@ -69,6 +69,7 @@ struct conn {
 	const struct conn_settings *settings;
 	char peer[64];
 	bool tls;
+	char client_subject[512];  /* verified client certificate subject, or "" */
 	enum conn_proto proto;
 	void *proto_state;     /* struct h1_conn or struct h2_conn */
 	void (*proto_free)(struct conn *c); /* ends exchanges, frees proto_state */

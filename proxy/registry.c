@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "cache/manifest_cache.h"
+#include "proxy/auth.h"
 #include "proxy/registry_internal.h"
 #include "proxy/upstream.h"
 
@@ -36,6 +37,7 @@ registry_new(const struct registry_deps *deps, struct registry **out)
 	reg->manifests = deps->manifests;
 	reg->gate = deps->gate;
 	reg->gate_ops = deps->gate_ops;
+	reg->auth = deps->auth;
 	reg->tag_ttl_s = deps->tag_ttl_s;
 	reg->offline = deps->offline;
 	for (size_t i = 0; i < deps->n_upstreams; i++) {
@@ -376,6 +378,40 @@ handle_relay(struct registry *reg, struct http_exchange *x, const struct route *
 	http_exchange_on_abort(x, relay_on_abort, rl);
 }
 
+/*
+ * Authenticates and authorises the request when access control is on.
+ * Returns true when the request may go on; otherwise it has been answered.
+ */
+static bool
+registry_authorize(struct registry *reg, struct http_exchange *x,
+    const struct route *r)
+{
+	const struct http_request *req = http_exchange_request(x);
+	struct http_log_fields *lf = http_exchange_log(x);
+	struct auth_result res;
+	const char *repository = NULL;
+	char scoped[ROUTE_NAME_MAX * 2];
+
+	if (reg->auth == NULL)
+		return true;
+	if (r->kind == ROUTE_MANIFEST || r->kind == ROUTE_BLOB ||
+	    r->kind == ROUTE_TAGS || r->kind == ROUTE_REFERRERS) {
+		/* Rules name repositories as the client sees them. */
+		snprintf(scoped, sizeof(scoped), "%s", r->name);
+		repository = scoped;
+	}
+	if (auth_check(reg->auth, req, repository, req->client_subject, &res) == AUTH_OK) {
+		snprintf(lf->user, sizeof(lf->user), "%s", res.user);
+		return true;
+	}
+	snprintf(lf->user, sizeof(lf->user), "%s", res.user);
+	for (size_t i = 0; i < res.n_headers; i++)
+		http_add_header(x, res.headers[i].name, res.headers[i].value);
+	registry_error(x, res.status, res.code != NULL ? res.code : "UNKNOWN",
+	    res.message);
+	return false;
+}
+
 static bool
 method_is_read(const char *method)
 {
@@ -395,6 +431,8 @@ registry_handle(struct http_exchange *x, void *arg)
 	snprintf(lf->name, sizeof(lf->name), "%s", r.name[0] ? r.name : "-");
 	snprintf(lf->reference, sizeof(lf->reference), "%s",
 	    r.reference[0] ? r.reference : "-");
+	if (!registry_authorize(reg, x, &r))
+		return;
 
 	if (r.kind == ROUTE_UPLOAD || r.kind == ROUTE_CATALOG ||
 	    (r.kind != ROUTE_ERROR && !method_is_read(req->method))) {

@@ -19,6 +19,7 @@ struct manifest_cache;
 struct upstream;
 struct gate;
 struct gate_ops;
+struct auth;
 
 struct registry_upstream {
 	struct upstream *client;  /* NULL when offline */
@@ -34,6 +35,7 @@ struct registry_deps {
 	struct manifest_cache *manifests;
 	struct gate *gate;          /* NULL: every image passes */
 	const struct gate_ops *gate_ops;
+	struct auth *auth;          /* NULL: no client authentication */
 	unsigned tag_ttl_s;
 	bool offline;
 };

@@ -21,6 +21,7 @@ struct registry {
 	struct manifest_cache *manifests;
 	struct gate *gate;
 	const struct gate_ops *gate_ops;
+	struct auth *auth;
 	unsigned tag_ttl_s;
 	bool offline;
 	struct inflight *inflight;   /* blob downloads in progress */

@@ -21,6 +21,7 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "proxy/auth.h"
 #include "proxy/config.h"
 #include "proxy/http_conn.h"
 
@@ -194,6 +195,9 @@ detect_event_cb(struct bufferevent *bev, short what, void *arg)
 		SSL *ssl = bufferevent_openssl_get_ssl(bev);
 
 		SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+		if (auth_tls_client_subject(ssl, c->client_subject,
+		    sizeof(c->client_subject)) != PC_OK)
+			c->client_subject[0] = '\0';
 		if (alpn_len == 2 && memcmp(alpn, "h2", 2) == 0)
 			h2_conn_start(c);
 		else

@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "proxy/admin.h"
+#include "proxy/auth.h"
 #include "proxy/gate.h"
 #include "proxy/registry.h"
 #include "proxy/route.h"
@@ -57,6 +58,7 @@ struct service {
 	struct registry *reg;
 	struct redis *redis;
 	struct gate *gate;
+	struct auth *auth;
 	struct server *srv;
 	struct admin *admin;
 	time_t started;
@@ -165,6 +167,8 @@ service_stats(void *arg)
 	    "reconnects", (json_int_t)rst.reconnects));
 	if (svc->gate != NULL)
 		json_object_set_new(out, "gate", gate_stats(svc->gate));
+	if (svc->auth != NULL)
+		json_object_set_new(out, "auth", auth_stats(svc->auth));
 	return out;
 }
 
@@ -450,6 +454,60 @@ start_listeners(struct service *svc)
 }
 
 static int
+start_auth(struct service *svc)
+{
+	struct config *cfg = svc->cfg;
+	struct auth_config ac;
+	struct auth_rule rules[CONFIG_MAX_AUTH_RULES];
+	char errbuf[512];
+	int err;
+
+	if (cfg->auth_htpasswd == NULL && cfg->auth_tokens_file == NULL &&
+	    cfg->n_auth_rules == 0 && cfg->rate_per_client_rps == 0 &&
+	    cfg->rate_per_user_rps == 0 && cfg->rate_per_client_streams == 0 &&
+	    cfg->rate_per_user_streams == 0)
+		return PC_OK;
+	auth_config_init(&ac);
+	ac.htpasswd_file = cfg->auth_htpasswd;
+	ac.tokens_file = cfg->auth_tokens_file;
+	if (cfg->auth_realm != NULL)
+		ac.realm = cfg->auth_realm;
+	ac.anonymous = cfg->auth_anonymous || (cfg->auth_htpasswd == NULL &&
+	    cfg->auth_tokens_file == NULL);
+	for (size_t i = 0; i < cfg->n_auth_rules; i++) {
+		const struct config_auth_rule *cr = &cfg->auth_rules[i];
+
+		memset(&rules[i], 0, sizeof(rules[i]));
+		rules[i].users = (const char *const *)cr->users;
+		rules[i].n_users = cr->n_users;
+		rules[i].subjects = (const char *const *)cr->subjects;
+		rules[i].n_subjects = cr->n_subjects;
+		rules[i].repositories = (const char *const *)cr->repositories;
+		rules[i].n_repositories = cr->n_repositories;
+		rules[i].anonymous = cr->anonymous;
+		rules[i].deny = cr->deny;
+	}
+	ac.rules = rules;
+	ac.n_rules = cfg->n_auth_rules;
+	ac.rate.per_client_rps = cfg->rate_per_client_rps;
+	ac.rate.per_client_burst = cfg->rate_per_client_burst ? cfg->rate_per_client_burst :
+	    cfg->rate_per_client_rps;
+	ac.rate.per_user_rps = cfg->rate_per_user_rps;
+	ac.rate.per_user_burst = cfg->rate_per_user_burst ? cfg->rate_per_user_burst :
+	    cfg->rate_per_user_rps;
+	ac.rate.per_client_streams = cfg->rate_per_client_streams;
+	ac.rate.per_user_streams = cfg->rate_per_user_streams;
+	err = auth_new(&ac, &svc->auth, errbuf, sizeof(errbuf));
+	if (err != PC_OK)
+		log_error("event=start_failed reason=\"%s\"", errbuf);
+	else
+		log_info("event=auth_enabled htpasswd=%s tokens=%s rules=%zu",
+		    cfg->auth_htpasswd ? cfg->auth_htpasswd : "-",
+		    cfg->auth_tokens_file ? cfg->auth_tokens_file : "-", cfg->n_auth_rules);
+	return err;
+}
+
+static int
 start_gate(struct service *svc)
 {
 	struct config *cfg = svc->cfg;
@@ -533,6 +591,7 @@ service_free(struct service *svc)
 	redis_free(svc->redis);
 	gate_free(svc->gate);
 	registry_free(svc->reg);
+	auth_free(svc->auth);
 	admin_free(svc->admin);
 	for (size_t i = 0; i < svc->n_ups; i++) {
 		if (svc->health[i].probe != NULL)
@@ -582,6 +641,8 @@ service_run(struct config *cfg, const char *config_file, const void *flags)
 		err = start_upstreams(&svc);
 	if (err == PC_OK)
 		err = start_gate(&svc);
+	if (err == PC_OK)
+		err = start_auth(&svc);
 	if (err == PC_OK) {
 		memset(&deps, 0, sizeof(deps));
 		deps.base = svc.base;
@@ -592,6 +653,7 @@ service_run(struct config *cfg, const char *config_file, const void *flags)
 		deps.tag_ttl_s = cfg->tag_ttl_s;
 		deps.offline = cfg->offline;
 		deps.gate = svc.gate;
+		deps.auth = svc.auth;
 		deps.gate_ops = svc.gate != NULL ? &gate_ops_default : NULL;
 		err = registry_new(&deps, &svc.reg);
 		if (err == PC_OK && svc.gate != NULL)
