@@ -7,12 +7,13 @@
 #
 #   bench/pull.sh [BUILD_DIR]     (default build; needs BUILD_DIR/portcullis)
 #
-# Environment: BENCH_RUNS rounds (default 3), PORTCULLIS_TEST_CACHE (where
-# images.sh keeps the image).
+# Environment: BENCH_RUNS rounds (default 3), BENCH_CLIENTS (default
+# "skopeo curl null"), PORTCULLIS_TEST_CACHE (where images.sh keeps the
+# image).
 #
 # portcullis runs as deployed: the shipped conf/policy.yaml switched to
 # audit mode (scored and recorded, never rejected), a vulnerability database
-# imported from tests/data/osv, and its own Redis. The output says whether
+# imported from tests/data/osv, and its own Redis. The output shows whether
 # the binary scanned (its /stats has a "gate" section) or let the image
 # through unscanned.
 #
@@ -24,11 +25,14 @@
 # not land in the next one. Every pull is checked: the manifest digest and
 # every blob's SHA-256 against its name.
 #
-# Two clients, with the same options for every server:
+# Three clients, with the same options for every server:
 #   skopeo   skopeo copy docker://... dir:DEST (no decompression)
 #   curl     one curl for the manifest, then one curl --parallel for the
-#            config and every layer, as many transfers at once as there
-#            are blobs (at most CURL_PARALLEL_MAX)
+#            config and every layer into files, as many transfers at once
+#            as there are blobs (at most CURL_PARALLEL_MAX)
+#   null     the same curl commands writing the blobs to /dev/null, which
+#            leaves out the cost of writing files on the client. These
+#            pulls are checked by the manifest digest and the blob sizes.
 # The client CPU column (user + system of the client processes) shows how
 # much of the wall time the client itself costs. The server CPU column is
 # the CPU time of the server the client talks to (the proxy, or the
@@ -54,6 +58,7 @@ done
 e2e_init
 
 runs=${BENCH_RUNS:-3}
+clients=${BENCH_CLIENTS:-skopeo curl null}
 # Upper bound on concurrent curl transfers for images with many blobs.
 CURL_PARALLEL_MAX=6
 REPO=bench/large
@@ -102,13 +107,20 @@ cpu_seconds() {
 	awk -v hz="$CLOCK_TICKS" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"
 }
 
-# verify_pull LABEL DEST: the manifest has the upstream digest and every
-# blob it names is present and hashes to its name.
+# verify_pull CLIENT LABEL DEST: checks that the manifest has the upstream
+# digest and that every blob it names is present and hashes to its name.
+# For the null client, which keeps no blobs, checks the sizes received.
 verify_pull() {
-	local label=$1 dest=$2 got d
+	local client=$1 label="$1 $2" dest=$3 got d
 	got=$(file_digest "$dest/manifest.json")
 	[ "$got" = "$WANT_DIGEST" ] ||
 		fail "$label: manifest digest $got, upstream has $WANT_DIGEST"
+	if [ "$client" = null ]; then
+		got=$(sort -n "$dest/sizes" | tr '\n' ' ')
+		[ "$got" = "$BLOB_SIZES" ] ||
+			fail "$label: received blob sizes $got, the manifest has $BLOB_SIZES"
+		return
+	fi
 	for d in $BLOB_HEXES; do
 		[ -f "$dest/$d" ] || fail "$label: blob sha256:$d is missing"
 		[ "$(sha256sum "$dest/$d" | cut -d' ' -f1)" = "$d" ] ||
@@ -121,18 +133,35 @@ skopeo_pull() {
 		"docker://127.0.0.1:$1/$REPO:$TAG" "dir:$2" 2>"$E2E_WORK/client.err"
 }
 
+# curl_pull PORT DEST [null]: fetches the manifest into DEST, then every
+# blob into DEST or, with "null", to /dev/null with the sizes in DEST/sizes.
 curl_pull() {
-	local port=$1 dest=$2 d args=()
+	local port=$1 dest=$2 sink=${3:-} d args=()
 	mkdir -p "$dest"
 	curl -sSf -o "$dest/manifest.json" \
 		-H 'Accept: application/vnd.oci.image.manifest.v1+json' \
 		-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
 		"http://127.0.0.1:$port/v2/$REPO/manifests/$TAG" 2>"$E2E_WORK/client.err"
 	for d in $(jq -r '.config.digest, .layers[].digest' "$dest/manifest.json"); do
-		args+=(-o "$dest/${d#sha256:}" "http://127.0.0.1:$port/v2/$REPO/blobs/$d")
+		if [ "$sink" = null ]; then
+			args+=(-o /dev/null -w '%{size_download}\n')
+		else
+			args+=(-o "$dest/${d#sha256:}")
+		fi
+		args+=("http://127.0.0.1:$port/v2/$REPO/blobs/$d")
 	done
-	curl -sSf --parallel --parallel-immediate --parallel-max "$CURL_PARALLEL" \
-		"${args[@]}" 2>>"$E2E_WORK/client.err"
+	if [ "$sink" = null ]; then
+		curl -sSf --no-progress-meter --parallel --parallel-immediate \
+			--parallel-max "$CURL_PARALLEL" "${args[@]}" \
+			>"$dest/sizes" 2>>"$E2E_WORK/client.err"
+	else
+		curl -sSf --no-progress-meter --parallel --parallel-immediate \
+			--parallel-max "$CURL_PARALLEL" "${args[@]}" 2>>"$E2E_WORK/client.err"
+	fi
+}
+
+null_pull() {
+	curl_pull "$1" "$2" null
 }
 
 # measure CLIENT LABEL PORT SERVER_PID: runs one verified pull and appends
@@ -148,7 +177,7 @@ measure() {
 	fi
 	cpu1=$(cpu_seconds "$pid")
 	read -r wall user sys <"$E2E_WORK/time.txt"
-	verify_pull "$client $label" "$dest"
+	verify_pull "$client" "$label" "$dest"
 	awk -v c="$client" -v l="$label" -v w="$wall" -v u="$user" -v s="$sys" \
 		-v a="$cpu0" -v b="$cpu1" \
 		'BEGIN { printf "%s %s %.3f %.3f %.3f\n", c, l, w, u + s, b - a }' >>"$RESULTS"
@@ -186,7 +215,11 @@ print_table() {
 	local client=$1 label
 	local dw pcw pww dcw dww
 	echo
-	echo "### $client, median of $runs rounds"
+	case $client in
+	skopeo) echo "### skopeo copy to dir:, median of $runs rounds" ;;
+	curl) echo "### curl --parallel into files, median of $runs rounds" ;;
+	null) echo "### curl --parallel to /dev/null, median of $runs rounds" ;;
+	esac
 	echo
 	echo "| pull | wall s | client CPU s | server CPU s |"
 	echo "|---|---:|---:|---:|"
@@ -231,7 +264,9 @@ run_round() {
 		done
 		if [ "$state" = cold ]; then
 			curl -sf "http://127.0.0.1:$px_ADMIN/stats" |
-				jq -c '.gate // null' >"$E2E_WORK/gate-$client-$round.json"
+				jq -c '.gate | if . == null then null else
+					{scans, layers_scanned, audit_denies, db_records: .db.records} end' \
+				>"$E2E_WORK/gate-$client-$round.json"
 		fi
 	done
 }
@@ -250,13 +285,14 @@ seed_image large up "$REPO:$TAG"
 WANT_DIGEST=$(oci_manifest_digest "$IMAGE_DIR")
 manifest_file="$IMAGE_DIR/blobs/sha256/${WANT_DIGEST#sha256:}"
 BLOB_HEXES=$(jq -r '.config.digest, .layers[].digest' "$manifest_file" | sed 's/^sha256://')
+BLOB_SIZES=$(jq -r '.config.size, .layers[].size' "$manifest_file" | sort -n | tr '\n' ' ')
 blob_count=$(wc -w <<<"$BLOB_HEXES")
 CURL_PARALLEL=$((blob_count < CURL_PARALLEL_MAX ? blob_count : CURL_PARALLEL_MAX))
 layer_count=$(jq '.layers | length' "$manifest_file")
 image_bytes=$(jq '[.config.size, .layers[].size] | add' "$manifest_file")
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-for client in skopeo curl; do
+for client in $clients; do
 	for round in $(seq 1 "$runs"); do
 		run_round "$client" "$round"
 	done
@@ -275,14 +311,15 @@ echo "- image: $REPO:$TAG, $layer_count layers, $image_bytes bytes of blobs, $WA
 echo "- upstream and proxy: $(docker-registry --version | awk '{ print $2, $3 }');" \
 	"client: $(skopeo --version), $(curl --version | head -1 | cut -d' ' -f1-2)"
 echo "- curl: $CURL_PARALLEL transfers at once"
-echo "- portcullis: $PORTCULLIS_BIN; source tree at $(git -C "$E2E_ROOT" rev-parse --short HEAD)," \
-	"$(git -C "$E2E_ROOT" status --porcelain -- common cache policy scanner proxy | wc -l)" \
-	"modified files under common/ cache/ policy/ scanner/ proxy/"
-gate=$(cat "$E2E_WORK/gate-skopeo-1.json")
+echo "- portcullis: $PORTCULLIS_BIN, built $(date -u -r "$PORTCULLIS_BIN" '+%Y-%m-%d %H:%M UTC');" \
+	"$E2E_ROOT at commit $(git -C "$E2E_ROOT" rev-parse --short HEAD) during the run"
+first_client=${clients%% *}
+gate=$(cat "$E2E_WORK/gate-$first_client-1.json")
 if [ "$gate" = null ]; then
 	echo "- scan: none; this binary has no gate (its /stats has no \"gate\" section), so cold pulls are not scanned"
 else
-	echo "- scan: on; gate stats after the first cold pull: \`$gate\`"
+	echo "- scan: on; gate stats after the first cold pull of round 1: \`$gate\`"
 fi
-print_table skopeo
-print_table curl
+for client in $clients; do
+	print_table "$client"
+done
