@@ -852,6 +852,14 @@ problem(FILE *errors, int *problems, const char *source, const char *fmt, ...)
 	(*problems)++;
 }
 
+/* True for 127.0.0.0/8, [::1] and localhost listen addresses. */
+static bool
+address_is_loopback(const char *address)
+{
+	return strncmp(address, "127.", 4) == 0 || strncmp(address, "[::1]:", 6) == 0 ||
+	    strncmp(address, "localhost:", 10) == 0;
+}
+
 int
 config_validate(const struct config *cfg, FILE *errors, int *problems)
 {
@@ -895,6 +903,10 @@ config_validate(const struct config *cfg, FILE *errors, int *problems)
 				    "two upstreams are named %s", u->name);
 		}
 	}
+	if (cfg->admin_address != NULL && cfg->admin_address[0] != '\0' &&
+	    cfg->admin_token_file == NULL && !address_is_loopback(cfg->admin_address))
+		problem(errors, problems, src, "the admin listener %s is reachable beyond "
+		    "loopback: set admin/token_file", cfg->admin_address);
 	if (log_level_parse(cfg->log_level, &level) != 0)
 		problem(errors, problems, src,
 		    "log level \"%s\" is not one of debug, info, warn, error",

@@ -1391,8 +1391,16 @@ gate_stats(struct gate *g)
 	json_object_set_new(out, "blobs_held", json_integer((json_int_t)json_object_size(g->holds)));
 	json_object_set_new(out, "policy_hash", json_string(policy_hash(g->policy)));
 	json_object_set_new(out, "db_version", json_string(db_version(g)));
-	if (info != NULL)
+	if (info != NULL) {
+		const char *imported = json_string_value(json_object_get(info, "imported"));
+		struct tm tm;
+
 		json_object_set_new(out, "db", json_deep_copy(info));
+		memset(&tm, 0, sizeof(tm));
+		if (imported != NULL && strptime(imported, "%Y-%m-%dT%H:%M:%SZ", &tm) != NULL)
+			json_object_set_new(out, "db_age_seconds",
+			    json_integer((json_int_t)(time(NULL) - timegm(&tm))));
+	}
 	json_object_set(out, "flipped", g->flipped);
 	json_object_set_new(out, "redis", json_string(redis_state_name(redis_state(g->redis))));
 	return out;

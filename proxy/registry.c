@@ -384,7 +384,7 @@ handle_relay(struct registry *reg, struct http_exchange *x, const struct route *
  */
 static bool
 registry_authorize(struct registry *reg, struct http_exchange *x,
-    const struct route *r)
+    const struct route *r, struct auth_result *res_out)
 {
 	const struct http_request *req = http_exchange_request(x);
 	struct http_log_fields *lf = http_exchange_log(x);
@@ -402,6 +402,7 @@ registry_authorize(struct registry *reg, struct http_exchange *x,
 	}
 	if (auth_check(reg->auth, req, repository, req->client_subject, &res) == AUTH_OK) {
 		snprintf(lf->user, sizeof(lf->user), "%s", res.user);
+		*res_out = res;
 		return true;
 	}
 	snprintf(lf->user, sizeof(lf->user), "%s", res.user);
@@ -425,14 +426,33 @@ registry_handle(struct http_exchange *x, void *arg)
 	const struct http_request *req = http_exchange_request(x);
 	struct http_log_fields *lf = http_exchange_log(x);
 	struct route r;
+	struct auth_result who;
+	struct auth_result *held = NULL;
 
 	reg->stats.requests++;
 	route_parse(req->path, req->query, reg->route_ups, reg->n_upstreams, &r);
 	snprintf(lf->name, sizeof(lf->name), "%s", r.name[0] ? r.name : "-");
 	snprintf(lf->reference, sizeof(lf->reference), "%s",
 	    r.reference[0] ? r.reference : "-");
-	if (!registry_authorize(reg, x, &r))
+	if (!registry_authorize(reg, x, &r, &who))
 		return;
+	if (reg->auth != NULL && r.kind == ROUTE_BLOB && strcmp(req->method, "GET") == 0) {
+		/* Concurrent blob downloads count against the client and user. */
+		if (auth_stream_acquire(reg->auth, &who) != AUTH_OK) {
+			for (size_t i = 0; i < who.n_headers; i++)
+				http_add_header(x, who.headers[i].name, who.headers[i].value);
+			registry_error(x, who.status, who.code ? who.code : "TOOMANYREQUESTS",
+			    who.message);
+			return;
+		}
+		held = pc_malloc(sizeof(*held));
+		if (held == NULL) {
+			auth_stream_release(reg->auth, &who);
+			registry_error(x, 503, "UNAVAILABLE", "out of memory");
+			return;
+		}
+		*held = who;
+	}
 
 	if (r.kind == ROUTE_UPLOAD || r.kind == ROUTE_CATALOG ||
 	    (r.kind != ROUTE_ERROR && !method_is_read(req->method))) {
@@ -453,7 +473,8 @@ registry_handle(struct http_exchange *x, void *arg)
 		registry_handle_manifest(reg, x, &r);
 		break;
 	case ROUTE_BLOB:
-		registry_handle_blob(reg, x, &r);
+		registry_handle_blob(reg, x, &r, held);
+		held = NULL;
 		break;
 	case ROUTE_TAGS:
 	case ROUTE_REFERRERS:
@@ -465,6 +486,10 @@ registry_handle(struct http_exchange *x, void *arg)
 	case ROUTE_CATALOG:
 	case ROUTE_UPLOAD:
 		break;
+	}
+	if (held != NULL) {
+		auth_stream_release(reg->auth, held);
+		pc_free(held);
 	}
 }
 

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include <event2/event.h>
 
+#include "proxy/auth.h"
 #include "proxy/gate.h"
 #include "proxy/registry_internal.h"
 #include "proxy/upstream.h"
@@ -107,6 +108,7 @@ struct blob_stream {
 	bool pending;              /* attached before the upstream headers */
 	bool head_only;
 	bool coalesced;            /* joined a download another client started */
+	struct auth_result *held;  /* blob-stream slot of the access control */
 	char range[64];            /* the client's Range header */
 };
 
@@ -407,6 +409,10 @@ blob_stream_free(void *ctx)
 			in->streams = s->next;
 		if (s->next != NULL)
 			s->next->prev = s->prev;
+	}
+	if (s->held != NULL) {
+		auth_stream_release(s->reg->auth, s->held);
+		pc_free(s->held);
 	}
 	if (s->fd >= 0 && s->ref == NULL)
 		close(s->fd);
@@ -914,9 +920,19 @@ stream_abort_pending(struct http_exchange *x, void *arg)
 	blob_stream_free(arg);
 }
 
+/* Gives the access-control slot back when no stream takes it. */
+static void
+held_release(struct registry *reg, struct auth_result *held)
+{
+	if (held != NULL) {
+		auth_stream_release(reg->auth, held);
+		pc_free(held);
+	}
+}
+
 void
 registry_handle_blob(struct registry *reg, struct http_exchange *x,
-    const struct route *r)
+    const struct route *r, struct auth_result *held)
 {
 	struct blob_ref *ref = NULL;
 	struct blob_stream *s;
@@ -927,9 +943,11 @@ registry_handle_blob(struct registry *reg, struct http_exchange *x,
 		s = stream_new(reg, x);
 		if (s == NULL) {
 			blob_ref_release(ref);
+			held_release(reg, held);
 			registry_error(x, 500, "UNKNOWN", "out of memory");
 			return;
 		}
+		s->held = held;
 		reg->stats.blob_hits++;
 		s->ref = ref;
 		s->fd = blob_ref_fd(ref);
@@ -937,6 +955,7 @@ registry_handle_blob(struct registry *reg, struct http_exchange *x,
 		return;
 	}
 	if (err == PC_ERR_UNSUPPORTED) {
+		held_release(reg, held);
 		registry_error(x, 400, "DIGEST_INVALID",
 		    "only sha256 digests are supported");
 		return;
@@ -944,11 +963,13 @@ registry_handle_blob(struct registry *reg, struct http_exchange *x,
 
 	in = inflight_find(reg, r->reference);
 	if (in == NULL && (reg->offline || reg->upstreams[r->upstream].client == NULL)) {
+		held_release(reg, held);
 		registry_error(x, 404, "BLOB_UNKNOWN",
 		    "the blob was not imported into this offline proxy");
 		return;
 	}
 	if (in == NULL && strcmp(http_exchange_request(x)->method, "HEAD") == 0) {
+		held_release(reg, held);
 		blob_head_upstream(reg, x, r);
 		return;
 	}
@@ -959,9 +980,11 @@ registry_handle_blob(struct registry *reg, struct http_exchange *x,
 
 	s = stream_new(reg, x);
 	if (s == NULL) {
+		held_release(reg, held);
 		registry_error(x, 500, "UNKNOWN", "out of memory");
 		return;
 	}
+	s->held = held;
 	if (in == NULL) {
 		in = inflight_start(reg, r);
 		if (in == NULL) {

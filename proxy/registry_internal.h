@@ -56,8 +56,13 @@ void registry_scope(const struct route *r, char *out, size_t outlen);
 
 void registry_handle_manifest(struct registry *reg, struct http_exchange *x,
     const struct route *r);
+/*
+ * held, when not NULL, is a blob-stream slot taken from the access
+ * control; the blob response owns it and releases it when it ends.
+ */
+struct auth_result;
 void registry_handle_blob(struct registry *reg, struct http_exchange *x,
-    const struct route *r);
+    const struct route *r, struct auth_result *held);
 void registry_inflight_cancel_all(struct registry *reg);
 
 #endif

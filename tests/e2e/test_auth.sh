@@ -45,6 +45,7 @@ listen:
       client_ca: $E2E_WORK/ca.crt
 admin:
   address: 127.0.0.1:$admin
+  token_file: $E2E_WORK/admin-token
 upstreams:
   - name: docker.io
     url: http://127.0.0.1:$up_PORT
@@ -63,7 +64,14 @@ auth:
     per_client_rps: 5
     per_client_burst: 40
 YAML
+echo "s3cr3t-admin-token-for-tests" >"$E2E_WORK/admin-token"
 "$PORTCULLIS_BIN" config check -c "$E2E_WORK/portcullis.yaml"
+sed 's/^  address: 127.0.0.1:'"$admin"'$/  address: 0.0.0.0:'"$admin"'/; /token_file/d' \
+	"$E2E_WORK/portcullis.yaml" >"$E2E_WORK/open-admin.yaml"
+if "$PORTCULLIS_BIN" config check -c "$E2E_WORK/open-admin.yaml" >"$E2E_WORK/open.out"; then
+	fail "an admin listener beyond loopback without a token was accepted"
+fi
+grep -q "reachable beyond loopback" "$E2E_WORK/open.out" || fail "no admin token message"
 start_bg px "$PORTCULLIS_BIN" serve -c "$E2E_WORK/portcullis.yaml"
 wait_port "$plain"
 wait_port "$tls"
@@ -116,7 +124,12 @@ codes=$(for i in $(seq 80); do curl -sS -u alice:alice-secret -o /dev/null -w '%
 echo "$codes"
 grep -q ' 429$' <<<"$codes" || fail "no request was rate-limited"
 curl -sS -u alice:alice-secret -D "$E2E_WORK/h" -o /dev/null "http://$P/v2/" >/dev/null
-stats=$(curl -sSf "http://127.0.0.1:$admin/stats")
+[ "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$admin/healthz")" = 200 ] ||
+	fail "/healthz needs no token"
+[ "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$admin/stats")" = 401 ] ||
+	fail "/stats without the admin token"
+stats=$(curl -sSf -H "Authorization: Bearer s3cr3t-admin-token-for-tests" \
+	"http://127.0.0.1:$admin/stats")
 [ "$(jq '.auth.auth_failures.bad_password' <<<"$stats")" -ge 1 ] || fail "bad passwords not counted"
 [ "$(jq '.auth.denied' <<<"$stats")" -ge 2 ] || fail "refusals not counted"
 echo "auth: ok"

@@ -60,6 +60,7 @@ curl -sSf "$A/reports/$vd" | jq -e '.verdict.decision == "deny" and (.report.vul
 curl -sSf "$A/verdicts?decision=deny" | jq -e --arg d "$vd" 'map(.digest) | index($d) != null' \
 	>/dev/null || fail "/verdicts does not list the refusal"
 curl -sSf "$A/metrics" | grep -q '^portcullis_gate_scans ' || fail "/metrics lacks the scan counter"
+[ "$(stat_of '.gate.db_age_seconds')" -ge 0 ] || fail "/stats lacks the age of the database"
 
 echo "a second image on the same base scans only its new layer"
 reused=$(stat_of '.gate.layers_reused')
