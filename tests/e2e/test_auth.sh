@@ -119,6 +119,30 @@ if skopeo copy -q --src-cert-dir "$E2E_WORK/certs" "docker://localhost:$tls/libr
 	fail "the client certificate granted library/debian"
 fi
 
+echo "TLS 1.2 and 1.3 only, certificates reloaded on SIGHUP"
+fingerprint() {
+	openssl s_client -connect "$T" -servername localhost -cert "$E2E_WORK/client.crt" \
+		-key "$E2E_WORK/client.key" </dev/null 2>/dev/null |
+		openssl x509 -noout -fingerprint -sha256
+}
+if openssl s_client -connect "$T" -tls1_1 </dev/null >/dev/null 2>&1; then
+	fail "TLS 1.1 was accepted"
+fi
+openssl s_client -connect "$T" -tls1_2 -cert "$E2E_WORK/client.crt" -key "$E2E_WORK/client.key" \
+	</dev/null >/dev/null 2>&1 || fail "TLS 1.2 was refused"
+before=$(fingerprint)
+( cd "$E2E_WORK" &&
+	openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server2.key \
+		-out server2.csr 2>/dev/null &&
+	openssl x509 -req -in server2.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+		-extfile san.ext -out server2.crt 2>/dev/null &&
+	mv server2.key server.key && mv server2.crt server.crt )
+kill -HUP "$px_PID"
+for _ in $(seq 50); do grep -q 'event=tls_reloaded' "$E2E_WORK/px.log" && break; sleep 0.1; done
+after=$(fingerprint)
+[ -n "$before" ] && [ "$before" != "$after" ] || fail "the new certificate is not served after SIGHUP"
+kill -0 "$px_PID" || fail "portcullis died on SIGHUP"
+
 echo "a client over its rate limit"
 codes=$(for i in $(seq 80); do curl -sS -u alice:alice-secret -o /dev/null -w '%{http_code}\n' "http://$P/v2/"; done | sort | uniq -c)
 echo "$codes"
