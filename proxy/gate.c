@@ -421,12 +421,19 @@ job_record(struct job *job, json_t *report, json_t *verdict)
 		    job->repository, log_quote(ref, sizeof(ref), job->reference),
 		    job->digest, json_string_value(json_object_get(verdict, "summary")));
 	}
-	log_info("event=verdict name=%s ref=%s digest=%s decision=%s score=%.1f "
-	    "layers=%zu reused=%zu", job->repository,
-	    log_quote(ref, sizeof(ref), job->reference), job->digest,
-	    decision ? decision : "-",
-	    json_number_value(json_object_get(verdict, "score")), job->n_tasks,
-	    job->reused);
+	{
+		json_t *blocked = json_object_get(verdict, "blocked_by");
+		char *blocked_text = json_array_size(blocked) > 0 ?
+		    json_dumps(blocked, JSON_COMPACT) : NULL;
+
+		log_info("event=verdict name=%s ref=%s digest=%s decision=%s score=%.1f "
+		    "blocked_by=%s layers=%zu reused=%zu", job->repository,
+		    log_quote(ref, sizeof(ref), job->reference), job->digest,
+		    decision ? decision : "-",
+		    json_number_value(json_object_get(verdict, "score")),
+		    blocked_text ? blocked_text : "-", job->n_tasks, job->reused);
+		pc_free(blocked_text);
+	}
 	gate_store_unlock(g->store, job->key);
 }
 

@@ -374,18 +374,25 @@ blob_stream_file(void *ctx, size_t max, int *fd, off_t *offset, size_t *length)
 	uint64_t ready;
 	uint64_t n;
 
-	if (s->ref == NULL || s->off >= s->end)
+	if (s->off >= s->end || s->fd < 0)
 		return 0;
+	if (s->in != NULL && (s->in->state == INFLIGHT_FAILED || s->off >= s->in->file_bytes))
+		return 0;  /* read() reports the failure or serves memory */
 	ready = stream_ready_end(s);
 	if (ready == UINT64_MAX || ready <= s->off)
 		return 0;  /* read() reports the abort or the wait */
+	if (s->in != NULL && ready > s->in->file_bytes)
+		ready = s->in->file_bytes;
 	n = ready - s->off;
 	if (n > max)
 		n = max;
 	*fd = s->fd;
 	*offset = (off_t)s->off;
 	*length = (size_t)n;
-	s->reg->stats.bytes_from_cache += n;
+	if (s->in != NULL)
+		s->reg->stats.bytes_from_upstream += n;
+	else
+		s->reg->stats.bytes_from_cache += n;
 	s->off += n;
 	return 1;
 }

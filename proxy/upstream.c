@@ -725,6 +725,8 @@ easy_set_common(CURL *easy, const struct upstream *u, bool upstream_origin, char
 	SETOPT(easy, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 	SETOPT(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 	SETOPT(easy, CURLOPT_USERAGENT, USER_AGENT);
+	/* Large reads: a blob in 16 KiB pieces costs a write and a poll each. */
+	SETOPT(easy, CURLOPT_BUFFERSIZE, UPSTREAM_READ_BUFFER);
 	SETOPT(easy, CURLOPT_CONNECTTIMEOUT_MS, u->connect_timeout_ms);
 	SETOPT(easy, CURLOPT_HTTP_VERSION,
 	    u->http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);

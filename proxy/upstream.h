@@ -41,6 +41,8 @@ struct upstream_fetch;
 #define UPSTREAM_DEFAULT_HEADER_TIMEOUT_MS 20000L
 #define UPSTREAM_DEFAULT_STALL_TIMEOUT_MS 30000L
 
+/* Bytes libcurl reads from an upstream socket at once (CURLOPT_BUFFERSIZE). */
+#define UPSTREAM_READ_BUFFER (512L * 1024L)
 /* Cap on the response headers of one response (all lines together). */
 #define UPSTREAM_MAX_HEADER_BYTES (64 * 1024)
 /* Cap on the number of header lines of one response. */

@@ -11,8 +11,8 @@
 #   node     base + /app with real npm packages at old, vulnerable versions
 #   secrets  base + a layer with a private key and a cloud access key,
 #            running as root with port 22 exposed
-#   large    base + three layers of incompressible data (~320 MB), for
-#            the pull benchmark
+#   large    base + one layer of four 80 MB files of incompressible data
+#            (~336 MB compressed), for the pull benchmark
 #   base-zstd, purged-zstd: the same images with zstd layers
 set -euo pipefail
 
