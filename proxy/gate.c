@@ -151,11 +151,17 @@ db_version(const struct gate *g)
 	return g->db != NULL ? vulndb_version(g->db) : "none";
 }
 
+/*
+ * The verdict key: manifest digest, policy hash, database version, and the
+ * repository, because rules, overrides and exceptions can name
+ * repositories, so one image can pass under one name and fail under another.
+ */
 static void
-verdict_key(const struct gate *g, const char *digest, char *out, size_t outlen)
+verdict_key(const struct gate *g, const char *digest, const char *repository,
+    char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s:%s:%s", digest, policy_hash(g->policy),
-	    db_version(g));
+	snprintf(out, outlen, "%s:%s:%s:%s", digest, policy_hash(g->policy),
+	    db_version(g), repository);
 }
 
 /* Layer results are keyed by layer digest and scanner version. */
@@ -936,7 +942,7 @@ gate_check(struct gate *g, const struct gate_request *req, gate_done_fn done,
 	struct gate_decision allow = {GATE_ALLOW, NULL, "allow"};
 
 	/* The cached verdict first: it needs only the digest. */
-	verdict_key(g, req->digest, key, sizeof(key));
+	verdict_key(g, req->digest, req->repository, key, sizeof(key));
 	verdict = gate_store_get_local(g->store, GATE_STORE_VERDICT, key);
 	if (verdict != NULL) {
 		struct job tmp;
@@ -1115,7 +1121,9 @@ load_import_verdicts(struct gate *g, const char *cache_dir)
 			json_decref(record);
 			continue;
 		}
-		snprintf(key, sizeof(key), "%s:%s:%s", digest, ph, dv ? dv : "none");
+		snprintf(key, sizeof(key), "%s:%s:%s:%s", digest, ph, dv ? dv : "none",
+		    json_string_value(json_object_get(json_object_get(record, "image"),
+		    "repository")) ?: "-");
 		gate_store_put(g->store, GATE_STORE_VERDICT, key, verdict);
 		gate_store_put(g->store, GATE_STORE_REPORT, digest, record);
 		json_decref(record);
@@ -1280,7 +1288,7 @@ reevaluate_one(struct gate *g, const char *digest)
 
 			json_object_set_new(verdict, "report_id", json_string(digest));
 			json_object_set_new(verdict, "repository", json_string(repo));
-			verdict_key(g, digest, key, sizeof(key));
+			verdict_key(g, digest, repo, key, sizeof(key));
 			gate_store_put(g->store, GATE_STORE_VERDICT, key, verdict);
 			if (old != NULL && now != NULL && strcmp(old, now) != 0) {
 				log_warn("event=verdict_flipped name=%s digest=%s from=%s to=%s",

@@ -65,13 +65,13 @@ struct gate_ops {
 
 /*
  * The gate of portcullis (proxy/gate.c): every image manifest is judged
- * once per (manifest digest, policy hash, database version). Its layers
- * are fetched through the registry's shared downloads and scanned as they
- * stream on a pool of worker threads; layer results are cached by (layer
- * digest, scanner version) and verdicts by their key, in Redis when it is
- * up and in process always, so a new image on a known base scans only its
- * new layers and a policy or database change re-evaluates images without
- * fetching anything.
+ * once per manifest digest, policy hash, database version and repository.
+ * Its layers are fetched through the registry's shared downloads and
+ * scanned as they stream on a pool of worker threads. Layer results are
+ * cached by layer digest and scanner version, and verdicts by their key,
+ * in Redis when it is up and in process always. So a new image on a known
+ * base scans only its new layers, and a policy or database change
+ * re-evaluates images without fetching anything.
  */
 struct event_base;
 struct registry;

@@ -7,7 +7,7 @@
  * oldest dropped first) and, when Redis is up, in Redis too, so replicas
  * share them and a restarted replica finds them again:
  *
- *   portcullis:verdict:<manifest>:<policy hash>:<db version>   verdict JSON
+ *   portcullis:verdict:<manifest>:<policy hash>:<db version>:<repository>
  *   portcullis:layer:<layer digest>:<scanner version>          layer result
  *   portcullis:report:<manifest>                               report + verdict
  *   portcullis:lock:<verdict key>                              scan lock
