@@ -1,5 +1,6 @@
 #include "scanner/report.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,13 +47,60 @@ compare_vulnerabilities(const void *a, const void *b)
 	c = strcmp(ix != NULL ? ix : "", iy != NULL ? iy : "");
 	if (c != 0)
 		return c;
-	return strcmp(json_string_value(json_object_get(x, "package")) ?
-	    json_string_value(json_object_get(x, "package")) : "",
-	    json_string_value(json_object_get(y, "package")) ?
-	    json_string_value(json_object_get(y, "package")) : "");
+	/* Then package, version and path, so duplicates sit side by side. */
+	for (const char *const *key = (const char *const[]){"package", "ecosystem",
+	    "version", "path", NULL}; *key != NULL; key++) {
+		const char *vx = json_string_value(json_object_get(x, *key));
+		const char *vy = json_string_value(json_object_get(y, *key));
+
+		c = strcmp(vx != NULL ? vx : "", vy != NULL ? vy : "");
+		if (c != 0)
+			return c;
+	}
+	return 0;
 }
 
-/* Returns a new array with the items of arr sorted worst first. */
+static bool
+same_string(const json_t *a, const json_t *b, const char *key)
+{
+	const char *x = json_string_value(json_object_get(a, key));
+	const char *y = json_string_value(json_object_get(b, key));
+
+	return (x == NULL && y == NULL) || (x != NULL && y != NULL && strcmp(x, y) == 0);
+}
+
+static bool
+from_lockfile(const json_t *finding)
+{
+	static const char *const lockfiles[] = {
+		"package-lock.json", "npm-shrinkwrap.json", NULL,
+	};
+	const char *path = json_string_value(json_object_get(finding, "path"));
+	const char *base = path != NULL ? strrchr(path, '/') : NULL;
+
+	base = base != NULL ? base + 1 : path;
+	for (size_t i = 0; base != NULL && lockfiles[i] != NULL; i++) {
+		if (strcmp(base, lockfiles[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * True when b repeats a: the same advisory on the same package and version,
+ * and b comes from a lockfile that lists a package already found installed.
+ * Installed copies at several paths stay separate findings.
+ */
+static bool
+same_finding(const json_t *b, const json_t *a)
+{
+	return from_lockfile(b) && same_string(a, b, "id") &&
+	    same_string(a, b, "ecosystem") && same_string(a, b, "package") &&
+	    same_string(a, b, "version");
+}
+
+/* Returns a new array with the items of arr sorted worst first, each
+ * finding once. */
 static json_t *
 sort_vulnerabilities(const json_t *arr)
 {
@@ -69,6 +117,10 @@ sort_vulnerabilities(const json_t *arr)
 		items[i] = json_array_get(arr, i);
 	qsort(items, n, sizeof(*items), compare_vulnerabilities);
 	for (size_t i = 0; i < n; i++) {
+		/* A lockfile entry for an installed package is no new finding;
+		 * lockfile paths sort after node_modules ones. */
+		if (i > 0 && same_finding(items[i], items[i - 1]))
+			continue;
 		if (json_array_append(sorted, items[i]) != 0) {
 			json_decref(sorted);
 			sorted = NULL;
