@@ -11,7 +11,7 @@ libarchive-dev libarchive-tools libisal-dev isal libzstd-dev zstd
 libsqlite3-dev sqlite3 libjansson-dev libyaml-dev liblmdb-dev lmdb-utils
 libhiredis-dev libcmocka-dev libcrypt-dev
 redis-server docker-registry skopeo umoci containerd podman
-debootstrap nghttp2-client apache2-utils
+debootstrap nghttp2-client apache2-utils openssh-client
 python3-packaging python3-rpm rpm dpkg-dev golang-go clang libclang-rt-14-dev
 "
 
