@@ -149,3 +149,47 @@ oci_manifest_digest() {
 file_digest() {
 	echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"
 }
+
+# start_faultserver LAYOUT: tests/e2e/faultserver.py serving the OCI layout
+# LAYOUT on a free port; sets FAULT_URL (http://127.0.0.1:PORT).
+start_faultserver() {
+	python3 "$E2E_HERE/faultserver.py" --root "$1" >"$E2E_WORK/fault.out" \
+		2>"$E2E_WORK/fault.log" &
+	E2E_PIDS+=($!)
+	local i
+	for i in $(seq 50); do
+		grep -q REDIRECT_PORT "$E2E_WORK/fault.out" 2>/dev/null && break
+		sleep 0.1
+	done
+	FAULT_URL=http://127.0.0.1:$(awk '/^PORT/ {print $2}' "$E2E_WORK/fault.out")
+}
+
+# start_containerd: a containerd daemon with its own root, state and socket
+# under $E2E_WORK/ctd (its CRI plugin off); sets CTR, the ctr command line.
+start_containerd() {
+	local ctd=$E2E_WORK/ctd i
+	mkdir -p "$ctd"
+	cat >"$ctd/config.toml" <<TOML
+version = 2
+root = "$ctd/root"
+state = "$ctd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.aufs", "io.containerd.internal.v1.opt"]
+[grpc]
+  address = "$ctd/containerd.sock"
+[ttrpc]
+  address = "$ctd/containerd-ttrpc.sock"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+TOML
+	start_bg ctd containerd --config "$ctd/config.toml"
+	for i in $(seq 100); do
+		[ -S "$ctd/containerd.sock" ] && break
+		sleep 0.1
+	done
+	[ -S "$ctd/containerd.sock" ] || fail "containerd did not start"
+	CTR=(ctr --address "$ctd/containerd.sock" --namespace portcullis-test)
+}

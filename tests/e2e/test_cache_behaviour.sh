@@ -10,10 +10,8 @@ ensure_image base
 layout=$IMAGE_DIR
 manifest=$(oci_manifest_digest "$layout")
 layer=$(jq -r '.layers[0].digest' "$layout/blobs/sha256/${manifest#sha256:}")
-python3 "$E2E_HERE/faultserver.py" --root "$layout" >"$E2E_WORK/fault.out" 2>"$E2E_WORK/fault.log" &
-E2E_PIDS+=($!)
-for _ in $(seq 50); do grep -q REDIRECT_PORT "$E2E_WORK/fault.out" 2>/dev/null && break; sleep 0.1; done
-F=http://127.0.0.1:$(awk '/^PORT/ {print $2}' "$E2E_WORK/fault.out")
+start_faultserver "$layout"
+F=$FAULT_URL
 mode() { curl -sSf -X POST --data "$1" "$F/_mode" >/dev/null; }
 hits() { curl -sSf "$F/_stats" | jq --arg p "$1" '.paths[$p] // 0'; }
 

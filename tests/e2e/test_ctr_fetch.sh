@@ -12,34 +12,14 @@ start_registry up
 seed_image base up library/debian:bookworm
 start_portcullis px --upstream "upstream.test:5000=http://127.0.0.1:$up_PORT"
 
-ctd=$E2E_WORK/ctd
-mkdir -p "$ctd" "$E2E_WORK/certs.d/upstream.test:5000"
-cat >"$ctd/config.toml" <<TOML
-version = 2
-root = "$ctd/root"
-state = "$ctd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.aufs", "io.containerd.internal.v1.opt"]
-[grpc]
-  address = "$ctd/containerd.sock"
-[ttrpc]
-  address = "$ctd/containerd-ttrpc.sock"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-TOML
+mkdir -p "$E2E_WORK/certs.d/upstream.test:5000"
 cat >"$E2E_WORK/certs.d/upstream.test:5000/hosts.toml" <<TOML
 server = "http://127.0.0.1:$px_PORT"
 
 [host."http://127.0.0.1:$px_PORT"]
   capabilities = ["pull", "resolve"]
 TOML
-start_bg ctd containerd --config "$ctd/config.toml"
-for _ in $(seq 100); do [ -S "$ctd/containerd.sock" ] && break; sleep 0.1; done
-[ -S "$ctd/containerd.sock" ] || fail "containerd did not start"
-CTR=(ctr --address "$ctd/containerd.sock" --namespace portcullis-test)
+start_containerd
 
 "${CTR[@]}" content fetch --hosts-dir "$E2E_WORK/certs.d" \
 	upstream.test:5000/library/debian:bookworm >"$E2E_WORK/fetch.out" 2>&1 ||

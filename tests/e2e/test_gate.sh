@@ -70,33 +70,14 @@ pull node nodeimg || true
 [ "$(stat_of '.gate.layers_scanned')" = "$((scanned + 1))" ] || fail "more than the new layer was scanned"
 
 echo "containerd through portcullis"
-ctd=$E2E_WORK/ctd
-mkdir -p "$ctd" "$E2E_WORK/certs.d/docker.io"
-cat >"$ctd/config.toml" <<TOML
-version = 2
-root = "$ctd/root"
-state = "$ctd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.aufs", "io.containerd.internal.v1.opt"]
-[grpc]
-  address = "$ctd/containerd.sock"
-[ttrpc]
-  address = "$ctd/containerd-ttrpc.sock"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-TOML
+mkdir -p "$E2E_WORK/certs.d/docker.io"
 cat >"$E2E_WORK/certs.d/docker.io/hosts.toml" <<TOML
 server = "http://$P"
 
 [host."http://$P"]
   capabilities = ["pull", "resolve"]
 TOML
-start_bg ctd containerd --config "$ctd/config.toml"
-for _ in $(seq 100); do [ -S "$ctd/containerd.sock" ] && break; sleep 0.1; done
-CTR=(ctr --address "$ctd/containerd.sock" --namespace gate-test)
+start_containerd
 "${CTR[@]}" content fetch --hosts-dir "$E2E_WORK/certs.d" docker.io/library/debian:bookworm \
 	>"$E2E_WORK/ctr.out" 2>&1 || { cat "$E2E_WORK/ctr.out"; fail "containerd could not pull the clean image"; }
 if "${CTR[@]}" content fetch --hosts-dir "$E2E_WORK/certs.d" docker.io/library/debian:vuln \

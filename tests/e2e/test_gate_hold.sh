@@ -11,10 +11,8 @@ layout=$IMAGE_DIR
 manifest=$(oci_manifest_digest "$layout")
 top=$(jq -r '.layers[-1].digest' "$layout/blobs/sha256/${manifest#sha256:}")
 
-python3 "$E2E_HERE/faultserver.py" --root "$layout" >"$E2E_WORK/fault.out" 2>"$E2E_WORK/fault.log" &
-E2E_PIDS+=($!)
-for _ in $(seq 50); do grep -q REDIRECT_PORT "$E2E_WORK/fault.out" 2>/dev/null && break; sleep 0.1; done
-F=http://127.0.0.1:$(awk '/^PORT/ {print $2}' "$E2E_WORK/fault.out")
+start_faultserver "$layout"
+F=$FAULT_URL
 # The top layer (OpenSSL) stalls for 4 s: longer than manifest_wait.
 curl -sSf -X POST --data "{\"paths\": {\"/v2/library/app/blobs/$top\": {\"stall_after\": 100000, \"stall_seconds\": 4}}}" \
 	"$F/_mode" >/dev/null

@@ -39,10 +39,8 @@ layout=$IMAGE_DIR
 manifest=$(oci_manifest_digest "$layout")
 layer=$(jq -r '.layers[0].digest' "$layout/blobs/sha256/${manifest#sha256:}")
 blob_path=/v2/test/img/blobs/$layer
-python3 "$E2E_HERE/faultserver.py" --root "$layout" >"$E2E_WORK/fault.out" 2>"$E2E_WORK/fault.log" &
-E2E_PIDS+=($!)
-for _ in $(seq 50); do grep -q REDIRECT_PORT "$E2E_WORK/fault.out" 2>/dev/null && break; sleep 0.1; done
-F=http://127.0.0.1:$(awk '/^PORT/ {print $2}' "$E2E_WORK/fault.out")
+start_faultserver "$layout"
+F=$FAULT_URL
 curl -sSf -X POST --data "{\"paths\": {\"$blob_path\": {\"stall_after\": 3000000, \"stall_seconds\": 3}}}" \
 	"$F/_mode" >/dev/null
 

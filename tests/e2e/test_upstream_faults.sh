@@ -14,14 +14,8 @@ layer_file=$layout/blobs/sha256/${layer#sha256:}
 size=$(stat -c %s "$layer_file")
 blob_path=/v2/test/img/blobs/$layer
 
-python3 "$E2E_HERE/faultserver.py" --root "$layout" >"$E2E_WORK/fault.out" 2>"$E2E_WORK/fault.log" &
-E2E_PIDS+=($!)
-for _ in $(seq 50); do
-	grep -q REDIRECT_PORT "$E2E_WORK/fault.out" 2>/dev/null && break
-	sleep 0.1
-done
-fport=$(awk '/^PORT/ {print $2}' "$E2E_WORK/fault.out")
-F=http://127.0.0.1:$fport
+start_faultserver "$layout"
+F=$FAULT_URL
 mode() { curl -sSf -X POST --data "$1" "$F/_mode" >/dev/null; }
 upstream_gets() {
 	curl -sSf "$F/_stats" | jq --arg p "$1" '.paths[$p] // 0'
