@@ -38,8 +38,6 @@ if ! command -v clang >/dev/null; then
 	exit 2
 fi
 
-PKGS="libevent libevent_openssl libevent_pthreads libnghttp2 libcurl openssl
-      libarchive libisal libzstd sqlite3 jansson yaml-0.1 lmdb hiredis"
 SANITIZE_LIB="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 SANITIZE_BIN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 WARNINGS="-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter"
@@ -53,10 +51,14 @@ make --no-print-directory BUILD="$BUILD" CC=clang OPT="-O1 -g" \
 	exit 1
 }
 
-# shellcheck disable=SC2086
-CFLAGS_PKG=$(pkg-config --cflags $PKGS)
-# shellcheck disable=SC2086
-LIBS_PKG=$(pkg-config --libs $PKGS)
+# Prints the value of the Makefile variable $1, so the targets compile
+# and link with the same libraries as the project.
+make_variable() {
+	make --no-print-directory -s BUILD="$BUILD" \
+		--eval="fuzz-print-variable: ; @echo \$($1)" fuzz-print-variable
+}
+CFLAGS_PKG=$(make_variable PKG_CFLAGS)
+LIBS_ALL=$(make_variable LIBS_ALL)
 
 # Compiles tests/fuzz/NAME.c into $BUILD/fuzz/NAME.
 build_target() {
@@ -64,7 +66,7 @@ build_target() {
 	# shellcheck disable=SC2086
 	clang -std=c11 -D_GNU_SOURCE -I. -g -O1 $WARNINGS $SANITIZE_BIN $CFLAGS_PKG \
 		"tests/fuzz/$name.c" tests/fuzz/fuzz_util.c "$BUILD/libportcullis.a" \
-		$LIBS_PKG -lpthread -lm -o "$BUILD/fuzz/$name"
+		$LIBS_ALL -o "$BUILD/fuzz/$name"
 }
 
 # Copies the regular files under each path (file or folder) that are at
