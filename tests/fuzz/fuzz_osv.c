@@ -12,7 +12,7 @@
  *     tests/fuzz/fuzz_osv.c build/libportcullis.a \
  *     $(pkg-config --libs libevent libevent_openssl libevent_pthreads \
  *       libnghttp2 libcurl openssl libarchive libisal libzstd sqlite3 \
- *       jansson yaml-0.1 lmdb hiredis) -lpthread -lm \
+ *       jansson yaml-0.1 lmdb hiredis) -lcrypt -lpthread -lm \
  *     -o fuzz_osv
  *   ./fuzz_osv -max_len=65536 CORPUS_DIR tests/data/osv/npm
  */
