@@ -7,6 +7,7 @@
 #   make check        install dependencies, run unit and end-to-end tests
 #   make unit         unit tests only
 #   make asan         unit tests under AddressSanitizer and UBSan
+#   make fuzz         every libFuzzer target for FUZZ_SECONDS (default 10)
 #   make demo         the main job on real images, end to end
 #
 # BUILD=dir puts objects elsewhere (make asan uses build-asan).
@@ -44,7 +45,7 @@ UNIT_HELPER_OBJS := $(UNIT_HELPER_SRCS:%.c=$(BUILD)/%.o)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps unit e2e check asan demo clean format bench
+.PHONY: all deps unit e2e check asan demo clean format bench fuzz
 .SECONDARY:
 
 all: $(BUILD)/portcullis
@@ -91,6 +92,10 @@ asan:
 
 demo: deps all
 	@./scripts/demo.sh $(BUILD)
+
+FUZZ_SECONDS ?= 10
+fuzz:
+	@./tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 format:
 	clang-format -i $(LIB_SRCS) proxy/main.c $(UNIT_SRCS) \

@@ -1,5 +1,10 @@
 #include "proxy/config.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <event2/util.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -80,8 +85,8 @@ static const struct option options[] = {
 	    false, "Extra hosts allowed as token realms (e.g. auth.docker.io).",
 	    offsetof(struct config_upstream, n_realm_hosts), CONFIG_MAX_REALM_HOSTS},
 	{"/upstreams/*/docker_hub", OPT_BOOL, UPS(docker_hub), NULL, 0, 0, false,
-	    "Treat as Docker Hub: one-component names get library/. "
-	    "Default: true for docker.io hosts."},
+	    "Treat as Docker Hub: one-component names get library/. Docker Hub "
+	    "names and hosts (docker.io, registry-1.docker.io) always are."},
 	{"/upstreams/*/http2", OPT_BOOL, UPS(http2), "true", 0, 0, false,
 	    "Offer HTTP/2 to the upstream over TLS."},
 
@@ -124,7 +129,7 @@ static const struct option options[] = {
 	{"/admin/token_file", OPT_STRING, TOP(admin_token_file), NULL, 0, 0, true,
 	    "File holding the bearer token the admin endpoints require."},
 
-	{"/cache/dir", OPT_STRING, TOP(cache_dir), "/var/lib/portcullis", 0, 0,
+	{"/cache/dir", OPT_STRING, TOP(cache_dir), "/var/cache/portcullis", 0, 0,
 	    false, "Folder of the blob store and the manifest cache."},
 	{"/cache/max_bytes", OPT_SIZE, TOP(cache_max_bytes), "20GiB", 1 << 20,
 	    UINT64_MAX, false, "Byte limit of the blob store (LRU eviction)."},
@@ -852,6 +857,24 @@ problem(FILE *errors, int *problems, const char *source, const char *fmt, ...)
 	(*problems)++;
 }
 
+/* Checks a listen address the way the server parses it. */
+static bool
+listen_address_is_valid(const char *address)
+{
+	struct sockaddr_storage ss;
+	char buf[160];
+	int len = (int)sizeof(ss);
+
+	if (address[0] == ':') {
+		snprintf(buf, sizeof(buf), "0.0.0.0%s", address);
+		address = buf;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (evutil_parse_sockaddr_port(address, (struct sockaddr *)&ss, &len) != 0)
+		return false;
+	return ((struct sockaddr_in *)&ss)->sin_port != 0;
+}
+
 /* True for 127.0.0.0/8, [::1] and localhost listen addresses. */
 static bool
 address_is_loopback(const char *address)
@@ -876,6 +899,10 @@ config_validate(const struct config *cfg, FILE *errors, int *problems)
 
 		if (l->address == NULL)
 			problem(errors, problems, src, "listener without an address");
+		else if (!listen_address_is_valid(l->address))
+			problem(errors, problems, src, "listener address \"%s\" is invalid: "
+			    "expected host:port, [v6]:port or :port with a port from 1 to "
+			    "65535", l->address);
 		if ((l->tls_cert == NULL) != (l->tls_key == NULL))
 			problem(errors, problems, src,
 			    "listener %s: tls needs both cert and key",

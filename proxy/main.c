@@ -14,7 +14,7 @@ struct command {
 static const struct command commands[] = {
 	{"serve", cmd_serve,
 	    "serve -c FILE | --listen ADDR --upstream [NAME=]URL ..."},
-	{"config", cmd_config, "config check -c FILE"},
+	{"config", cmd_config, "config check -c FILE | config reference"},
 	{"scan", cmd_scan, "scan [--format table|json] [--db PATH] [--policy FILE] [--plain-http] IMAGE"},
 	{"vercmp", cmd_vercmp, "vercmp SCHEME A B   (SCHEME: deb apk rpm semver go pep440 maven)"},
 	{"db", cmd_db, "db import --out PATH SOURCE... | db info PATH"},

@@ -973,7 +973,8 @@ test_config_print_reference(void **state)
 	assert_non_null(out);
 	config_print_reference(out);
 	assert_int_equal(fclose(out), 0);
-	assert_non_null(strstr(text, "| `cache/max_bytes` | size | 20GiB | yes |"));
+	assert_non_null(strstr(text, "| `cache/max_bytes` | size | 20GiB | no |"));
+	assert_non_null(strstr(text, "| `cache/tag_ttl` | duration | 300 | yes |"));
 	assert_non_null(strstr(text, "| `listen/*/address` | string | - | no |"));
 	assert_non_null(strstr(text, "| `upstreams/*/realm_hosts` | list of strings |"));
 	free(text);
