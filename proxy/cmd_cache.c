@@ -79,7 +79,7 @@ cache_usage(FILE *out)
 	    "  -c, --config FILE     portcullis.yaml: its cache folder, size limit,\n"
 	    "                        first upstream, policy and database are the\n"
 	    "                        defaults of the flags below\n"
-	    "  --cache-dir DIR       cache folder (default /var/lib/portcullis)\n"
+	    "  --cache-dir DIR       cache folder (default /var/cache/portcullis)\n"
 	    "  --upstream NAME       upstream name the tag belongs to (default: the\n"
 	    "                        first upstream of -c FILE, else docker.io)\n"
 	    "  --as NAME[:TAG]       name and tag to store (import; default: the\n"

@@ -103,7 +103,7 @@ test_config_defaults(void **state)
 	assert_int_equal(cfg.n_upstreams, 0);
 	assert_string_equal(cfg.admin_address, "127.0.0.1:5001");
 	assert_null(cfg.admin_token_file);
-	assert_string_equal(cfg.cache_dir, "/var/lib/portcullis");
+	assert_string_equal(cfg.cache_dir, "/var/cache/portcullis");
 	assert_true(cfg.cache_max_bytes == UINT64_C(20) << 30);
 	assert_int_equal(cfg.tag_ttl_s, 300);
 	assert_null(cfg.redis_url);
@@ -254,7 +254,7 @@ test_config_empty_file_keeps_defaults(void **state)
 	struct config cfg;
 
 	load_clean(state, "", &cfg);
-	assert_string_equal(cfg.cache_dir, "/var/lib/portcullis");
+	assert_string_equal(cfg.cache_dir, "/var/cache/portcullis");
 	assert_non_null(cfg.source);
 	config_free(&cfg);
 
@@ -269,7 +269,7 @@ test_config_null_value_keeps_default(void **state)
 	struct config cfg;
 
 	load_clean(state, "cache:\n  dir:\n  tag_ttl: ~\nlog:\n", &cfg);
-	assert_string_equal(cfg.cache_dir, "/var/lib/portcullis");
+	assert_string_equal(cfg.cache_dir, "/var/cache/portcullis");
 	assert_int_equal(cfg.tag_ttl_s, 300);
 	config_free(&cfg);
 }
@@ -458,7 +458,7 @@ test_config_slash_in_key_is_not_a_path(void **state)
 	load_yaml(state, "cache/dir: /evil\n", &cfg, &r);
 	assert_int_equal(r.err, PC_ERR_INVALID);
 	assert_int_equal(r.problems, 1);
-	assert_string_equal(cfg.cache_dir, "/var/lib/portcullis");
+	assert_string_equal(cfg.cache_dir, "/var/cache/portcullis");
 	free(r.errors);
 	config_free(&cfg);
 }
@@ -778,7 +778,7 @@ test_config_clear_lists(void **state)
 	assert_string_equal(cfg.upstreams[0].name, "c");
 	assert_int_equal(cfg.upstreams[0].n_realm_hosts, 0);
 	/* Top-level options survive the clearing. */
-	assert_string_equal(cfg.cache_dir, "/var/lib/portcullis");
+	assert_string_equal(cfg.cache_dir, "/var/cache/portcullis");
 	config_free(&cfg);
 }
 
