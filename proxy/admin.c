@@ -94,7 +94,9 @@ admin_authorized(const struct admin *a, const struct http_request *req)
 static void
 respond_json(struct http_exchange *x, int status, json_t *doc)
 {
-	char *text = doc != NULL ? json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	/* Ten significant digits: scores read 72.7, not 72.700000000000003. */
+	char *text = doc != NULL ? json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS |
+	    JSON_REAL_PRECISION(10)) : NULL;
 
 	if (text == NULL) {
 		http_respond_bytes(x, 500, "application/json",
@@ -236,6 +238,11 @@ handle_verdicts(struct admin *a, struct http_exchange *x, const char *query)
 		return;
 	}
 	route_query_param(query, "decision", decision, sizeof(decision));
+	if (decision[0] != '\0' && strcmp(decision, "allow") != 0 &&
+	    strcmp(decision, "deny") != 0) {
+		respond_error(x, 400, "decision must be allow or deny");
+		return;
+	}
 	route_query_param(query, "repository", repo, sizeof(repo));
 	if (route_query_param(query, "limit", limit_text, sizeof(limit_text)) &&
 	    (http_parse_u64(limit_text, strlen(limit_text), &limit) != PC_OK ||

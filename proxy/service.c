@@ -326,6 +326,12 @@ on_reload_signal(evutil_socket_t sig, short what, void *arg)
 	if (fresh.n_listeners != cfg->n_listeners || fresh.n_upstreams != cfg->n_upstreams)
 		log_warn("event=reload_partial reason=\"listeners and upstreams "
 		    "change only on restart\"");
+	if (fresh.cache_max_bytes != cfg->cache_max_bytes ||
+	    strcmp(fresh.cache_dir, cfg->cache_dir) != 0 ||
+	    fresh.upstream_connect_timeout_s != cfg->upstream_connect_timeout_s ||
+	    fresh.upstream_header_timeout_s != cfg->upstream_header_timeout_s)
+		log_warn("event=reload_partial reason=\"cache and upstream timeout "
+		    "settings change only on restart\"");
 	if (svc->gate != NULL && fresh.policy_file != NULL &&
 	    gate_reload(svc->gate, fresh.policy_file, fresh.db_path,
 	    fresh.manifest_wait_s, errbuf, sizeof(errbuf)) != PC_OK) {
