@@ -1,10 +1,10 @@
 #!/bin/bash
-# The gate end to end with real redis-server and docker-registry: a clean
-# image passes and a vulnerable one is refused through skopeo and
-# containerd; verdicts live in Redis and are reused; a second image on
-# the same base scans only its new layer; a policy change flips a
-# decision without upstream requests; pulls go on while Redis is down; and
-# two replicas sharing one Redis scan a new image once.
+# The gate end to end with real redis-server and docker-registry. A clean
+# image passes and a vulnerable one is refused, through skopeo and
+# containerd. Verdicts live in Redis and are reused, and a second image on
+# the same base scans only its new layer. A policy change flips a decision
+# without upstream requests, pulls go on while Redis is down, and two
+# replicas sharing one Redis scan a new image once.
 . "$(dirname "$0")/lib.sh"
 e2e_init
 
