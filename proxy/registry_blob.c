@@ -4,8 +4,8 @@
  * clients ask at once: every client gets its response headers as soon as
  * the upstream's arrive and streams from the growing temporary file. The
  * last byte of a full-blob stream is held back until the digest is
- * verified and the blob committed, so a mismatch or a cut upstream aborts
- * every stream before its end and no client takes a bad blob for a whole
+ * verified and the blob committed. So a mismatch or a cut upstream aborts
+ * every stream before its end, and no client takes a bad blob for a whole
  * one.
  *
  * When the blob store has no room (or the disk fills up mid-way) the
@@ -769,6 +769,20 @@ static const struct upstream_callbacks inflight_callbacks = {
 	.on_done = inflight_on_done,
 };
 
+/* Fills req for a blob of r; path and scope are the caller's buffers. */
+static void
+blob_request(const struct route *r, const char *method, char *path,
+    size_t pathlen, char *scope, size_t scopelen, struct upstream_request *req)
+{
+	snprintf(path, pathlen, "/v2/%s/blobs/%s", r->name, r->reference);
+	registry_scope(r, scope, scopelen);
+	req->method = method;
+	req->path = path;
+	req->scope = scope;
+	req->headers = NULL;
+	req->n_headers = 0;
+}
+
 static struct inflight *
 inflight_start(struct registry *reg, const struct route *r)
 {
@@ -783,13 +797,7 @@ inflight_start(struct registry *reg, const struct route *r)
 	in->route = *r;
 	in->size = -1;
 	snprintf(in->digest, sizeof(in->digest), "%s", r->reference);
-	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", r->name, r->reference);
-	registry_scope(r, scope, sizeof(scope));
-	req.method = "GET";
-	req.path = path;
-	req.scope = scope;
-	req.headers = NULL;
-	req.n_headers = 0;
+	blob_request(r, "GET", path, sizeof(path), scope, sizeof(scope), &req);
 	if (upstream_fetch(reg->upstreams[r->upstream].client, &req,
 	    &inflight_callbacks, in, &in->fetch) != PC_OK) {
 		pc_free(in);
@@ -881,13 +889,7 @@ blob_head_upstream(struct registry *reg, struct http_exchange *x,
 	h->reg = reg;
 	h->x = x;
 	snprintf(h->digest, sizeof(h->digest), "%s", r->reference);
-	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", r->name, r->reference);
-	registry_scope(r, scope, sizeof(scope));
-	req.method = "HEAD";
-	req.path = path;
-	req.scope = scope;
-	req.headers = NULL;
-	req.n_headers = 0;
+	blob_request(r, "HEAD", path, sizeof(path), scope, sizeof(scope), &req);
 	if (upstream_fetch(reg->upstreams[r->upstream].client, &req,
 	    &blob_head_callbacks, h, &h->fetch) != PC_OK) {
 		pc_free(h);
