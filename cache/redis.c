@@ -96,8 +96,12 @@ parse_url(struct redis *r, const char *url)
 		r->port = (int)port;
 	}
 	{
-		size_t hl = colon ? (size_t)(colon - p) : slash ? (size_t)(slash - p) : strlen(p);
+		size_t hl = strlen(p);
 
+		if (colon != NULL)
+			hl = (size_t)(colon - p);
+		else if (slash != NULL)
+			hl = (size_t)(slash - p);
 		if (hl == 0 || hl >= sizeof(r->host))
 			return PC_ERR_INVALID;
 		memcpy(r->host, p, hl);

@@ -1,15 +1,16 @@
 /*
  * The gate: judges every image manifest before the registry responds with it.
  *
- * One job per verdict key (manifest digest, policy hash, database
- * version), shared by every client asking meanwhile: look the verdict up
- * (process memory, then Redis), else take the scan lock in Redis (so one
- * replica of a fleet scans), fetch the config and every layer through the
- * registry's shared downloads, scan each layer on the worker pool as its
- * bytes arrive (or reuse its cached result), build the report, evaluate
- * the policy and store the verdict. A client that waited manifest_wait
- * gets the policy's `unscanned` answer; with `hold` the blobs the image
- * alone needs keep their last byte until the verdict, and lose it on deny.
+ * One job runs per verdict key (manifest digest, policy hash, database
+ * version, repository), shared by every client waiting meanwhile. It looks
+ * the verdict up in process memory, then in Redis. Otherwise it takes the
+ * scan lock in Redis, so one replica of a fleet scans. It then fetches the
+ * config and every layer through the registry's shared downloads, scans
+ * each layer on the worker pool as its bytes arrive (or reuses its cached
+ * result), builds the report, evaluates the policy and stores the verdict.
+ * A client that waited manifest_wait gets the policy's `unscanned` result.
+ * With `hold`, the blobs only this image needs keep their last byte until
+ * the verdict and lose it on deny.
  */
 #include "proxy/gate.h"
 
@@ -800,7 +801,7 @@ lock_result(void *arg, int taken)
 		job_release_if_idle(job);
 		return;
 	}
-	log_info("event=scan_elsewhere digest=%s reason=\"another replica holds the "
+	log_info("event=scan_elsewhere digest=%s reason=\"another replica has the "
 	    "scan lock\"", job->digest);
 	job->state = JOB_REMOTE;
 	/* remote_verdict takes over this callback's reference. */

@@ -7,9 +7,9 @@
 #include <jansson.h>
 
 /*
- * The seam between serving and judging: the registry asks the gate about
- * every image manifest (not about indexes, which pass) before it answers a
- * GET or HEAD of it.
+ * The seam between serving and judging: the registry consults the gate on
+ * every image manifest (not on indexes, which pass) before it responds to
+ * a GET or HEAD of it.
  */
 
 struct gate;
@@ -41,8 +41,8 @@ struct gate_decision {
 typedef void (*gate_done_fn)(void *arg, const struct gate_decision *d);
 
 /*
- * What the registry calls; the gate module (proxy/gate.c) provides one
- * implementation. Without a gate every image passes.
+ * The operations the registry calls; the gate module (proxy/gate.c)
+ * provides one implementation. Without a gate every image passes.
  */
 struct gate_ops {
 	/*
@@ -58,7 +58,7 @@ struct gate_ops {
 	 * Whether streams of blob digest may send their last byte: 0 yes, 1
 	 * hold it (an image that needs the blob is still being judged), -1
 	 * abort (only denied images need it). The gate calls
-	 * registry_blob_wake() when the answer changes.
+	 * registry_blob_wake() when the result changes.
 	 */
 	int (*blob_hold)(struct gate *g, const char *digest);
 };
@@ -85,7 +85,7 @@ struct gate_config {
 	unsigned manifest_wait_s;     /* used unless the policy sets its own */
 	unsigned workers;             /* scan threads */
 	bool offline;
-	const char *cache_dir;        /* verdicts/ there holds imported verdicts */
+	const char *cache_dir;        /* its verdicts/ folder contains imported verdicts */
 };
 
 int gate_new(const struct gate_config *cfg, struct gate **out, char *errbuf,

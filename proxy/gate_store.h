@@ -61,7 +61,7 @@ void gate_store_put(struct gate_store *st, enum gate_store_kind kind,
 /*
  * Tries to take the scan lock of key in Redis. cb gets 1 when taken (or
  * Redis is not there: every replica then scans for itself), 0 when
- * another replica holds it. It may run before this returns.
+ * another replica has it. It may run before this returns.
  */
 typedef void (*gate_lock_fn)(void *arg, int taken);
 void gate_store_lock(struct gate_store *st, const char *key, gate_lock_fn cb,

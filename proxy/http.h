@@ -10,7 +10,7 @@
  * The HTTP server side shared by the HTTP/1.1 (proxy/http1.c) and HTTP/2
  * (proxy/http2.c) front ends. Each request becomes one struct
  * http_exchange; the registry handler reads the request from it and
- * answers through http_respond(). The front end owns the exchange: it stays
+ * responds through http_respond(). The front end owns the exchange: it stays
  * valid until the response has been sent or the peer went away, and in the
  * latter case the handler learns it through the on_abort hook it set.
  */
@@ -19,7 +19,7 @@
 #define HTTP_MAX_HEAD_BYTES (64 * 1024)
 /* Most request header fields accepted. */
 #define HTTP_MAX_HEADERS 100
-/* Longest request target (path and query) accepted, in bytes. */
+/* Maximum request target (path and query) accepted, in bytes. */
 #define HTTP_MAX_TARGET_BYTES 8192
 /* Most response header fields a handler can add. */
 #define HTTP_MAX_RESPONSE_HEADERS 32
@@ -98,9 +98,9 @@ int http_add_header(struct http_exchange *x, const char *name,
 /*
  * Starts the response. content_length is sent as Content-Length when >= 0
  * (every 200 and 206 of the registry API has one). body may be NULL for an
- * empty body (and is ignored for HEAD, which still gets Content-Length);
- * ops->free(ctx) is called exactly once when the exchange ends. done
- * (optional) is called when the exchange ends.
+ * empty body (and is ignored for HEAD, which still gets Content-Length).
+ * When the exchange ends, http_exchange_end() calls ops->free(ctx) and
+ * then done (optional), once each.
  */
 void http_respond(struct http_exchange *x, int status, int64_t content_length,
     const struct http_body_ops *ops, void *ctx, http_done_fn done,

@@ -16,7 +16,7 @@
 
 struct conn;
 
-/* How a front end sends what the handler decided. */
+/* The operations a front end uses to send what the handler decided. */
 struct http_frontend_ops {
 	/* The handler called http_respond(): send the head, start the body. */
 	void (*start)(struct http_exchange *x);
@@ -87,7 +87,7 @@ struct http_exchange *http_exchange_new(struct conn *c,
 /*
  * Ends the exchange: calls the abort hook if the handler never responded,
  * frees the body source, calls done, writes the access log line and frees
- * x. complete tells whether the whole response was sent.
+ * x. complete is true when the whole response was sent.
  */
 void http_exchange_end(struct http_exchange *x, bool complete);
 
@@ -105,7 +105,7 @@ int http_request_set_target(struct http_request *req, const char *target,
 /*
  * Parses an HTTP/1.1 request head (request line and header lines, up to
  * and including the empty line) into x->req. Returns 0, or the HTTP status
- * to answer a bad head with (400, 414, 431, 501, 505). head is modified.
+ * to respond to a bad head with (400, 414, 431, 501, 505). head is modified.
  */
 int h1_parse_head(struct http_exchange *x, char *head, size_t len);
 

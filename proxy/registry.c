@@ -380,7 +380,8 @@ handle_relay(struct registry *reg, struct http_exchange *x, const struct route *
 
 /*
  * Authenticates and authorises the request when access control is on.
- * Returns true when the request may go on; otherwise it has been answered.
+ * Returns true when the request may go on; otherwise the error response
+ * has been sent.
  */
 static bool
 registry_authorize(struct registry *reg, struct http_exchange *x,

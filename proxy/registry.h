@@ -10,7 +10,7 @@
 /*
  * The OCI distribution pull API, served from the blob store and the
  * manifest cache and filled from the upstreams on a miss. Push and delete
- * are answered with 405 UNSUPPORTED.
+ * get 405 UNSUPPORTED.
  */
 
 struct event_base;

@@ -40,7 +40,7 @@ void registry_error(struct http_exchange *x, int status, const char *code,
     const char *message);
 
 /*
- * Answers for an upstream response that was not a success, or for a
+ * Responds for an upstream response that was not a success, or for a
  * transport failure (status 0): 404 becomes notfound_code, 429
  * TOOMANYREQUESTS with Retry-After, 401/403 DENIED, anything else 503
  * UNAVAILABLE.

@@ -483,7 +483,7 @@ handle_cached_tag(struct mreq *m)
 /*
  * Offline, a tag imported for other clients' accept classes serves this
  * client too when its manifest's media type is one the client accepts:
- * there is no upstream whose answer could differ by class.
+ * there is no upstream whose response could differ by class.
  */
 static bool
 offline_tag_lookup(struct mreq *m, const char *upstream)

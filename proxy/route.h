@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 /*
- * Maps a registry API path to what it asks for and which upstream serves
+ * Maps a registry API path to what it requests and which upstream serves
  * it. The upstream comes from containerd's ?ns= parameter (a key into the
  * configured list, never a host to dial), else from a path prefix naming an
  * upstream (/v2/<upstream>/<name>/...), else the first upstream. For a
@@ -23,7 +23,7 @@ enum route_kind {
 	ROUTE_ERROR,       /* see error_* */
 };
 
-/* One configured upstream, as the router sees it. */
+/* One configured upstream, with the fields the router uses. */
 struct route_upstream {
 	const char *name;   /* "docker.io", "quay" */
 	bool docker_hub;
@@ -51,7 +51,7 @@ bool route_is_docker_hub_host(const char *host);
 
 /*
  * Fills out from path and query. Always returns a route; failures are
- * ROUTE_ERROR with the OCI error code and status to answer with.
+ * ROUTE_ERROR with the OCI error code and status to respond with.
  */
 void route_parse(const char *path, const char *query,
     const struct route_upstream *ups, size_t n_ups, struct route *out);
